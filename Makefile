@@ -1,0 +1,35 @@
+# The README's commands. `make test` and `make run` set everything up on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.orchard-installed
+export DO_NOT_TRACK := 1
+export SCARF_NO_ANALYTICS := true
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export RUNTIME__DLTHUB_TELEMETRY := false
+
+.PHONY: install lint test run help
+
+help:
+	@echo "make run    set up, start the embedded warehouse, run Orchard's nightly pipeline once"
+	@echo "make test   set up and run the whole test suite (lint included)"
+	@echo "make lint   ruff, yamllint and sqlfluff"
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest
+
+run: install
+	$(BIN)/orchard run

@@ -1,0 +1,25 @@
+"""The `orchard` command line. Each concern registers its own command group here."""
+
+from __future__ import annotations
+
+import typer
+
+from orchard.settings import disable_telemetry
+from orchard.warehouse.cli import app as warehouse_app
+
+disable_telemetry()
+
+app = typer.Typer(
+    help="Orchard: load with dlt, transform with dbt, store in ClickHouse, orchestrate with Airflow.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(warehouse_app, name="warehouse")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

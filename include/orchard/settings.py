@@ -1,0 +1,112 @@
+"""Orchard's settings: every default lives here, every value can be overridden by environment.
+
+Warehouse connection details come, in order, from the Airflow connection URI in
+AIRFLOW_CONN_CLICKHOUSE_DEFAULT, from ORCHARD_CLICKHOUSE_* variables, then from the
+embedded warehouse's defaults (127.0.0.1:8123, user default, no password).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+PROJECT_ROOT = Path(os.environ.get("ORCHARD_HOME", Path(__file__).resolve().parents[2]))
+STATE_DIR = Path(os.environ.get("ORCHARD_STATE_DIR", PROJECT_ROOT / ".orchard"))
+WAREHOUSE_PATH = Path(os.environ.get("ORCHARD_WAREHOUSE_PATH", STATE_DIR / "warehouse"))
+DATA_DIR = Path(os.environ.get("ORCHARD_DATA_DIR", STATE_DIR / "data"))
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+
+CLICKHOUSE_CONN_ID = "clickhouse_default"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8123
+
+# Usage telemetry of dbt, dlt and Cosmos goes to outside endpoints: off unless a user opts in.
+TELEMETRY_OFF = {
+    "DO_NOT_TRACK": "1",
+    "SCARF_NO_ANALYTICS": "true",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "RUNTIME__DLTHUB_TELEMETRY": "false",
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "false",
+}
+
+
+def disable_telemetry() -> None:
+    for key, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(key, value)
+
+
+@dataclass(frozen=True)
+class ClickHouseSettings:
+    """Where the warehouse is and who we are there: one set for dlt, dbt, BI and Orchard."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    user: str = "default"
+    password: str = ""
+    database: str = "default"
+    secure: bool = False
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.secure else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def describe(self) -> str:
+        """Where the warehouse is, without the password: safe for logs and error messages."""
+        return f"{self.url} (user {self.user})"
+
+    def env(self) -> dict[str, str]:
+        """The ORCHARD_CLICKHOUSE_* variables that reproduce these settings in a child process."""
+        return {
+            "ORCHARD_CLICKHOUSE_HOST": self.host,
+            "ORCHARD_CLICKHOUSE_PORT": str(self.port),
+            "ORCHARD_CLICKHOUSE_USER": self.user,
+            "ORCHARD_CLICKHOUSE_PASSWORD": self.password,
+            "ORCHARD_CLICKHOUSE_DATABASE": self.database,
+            "ORCHARD_CLICKHOUSE_SECURE": "true" if self.secure else "false",
+        }
+
+    @classmethod
+    def from_airflow_uri(cls, uri: str) -> ClickHouseSettings:
+        """Parse an Airflow connection URI (or its JSON form) for ClickHouse."""
+        if uri.lstrip().startswith("{"):
+            data = json.loads(uri)
+            extra = data.get("extra") or {}
+            if isinstance(extra, str):
+                extra = json.loads(extra or "{}")
+            return cls(
+                host=data.get("host") or DEFAULT_HOST,
+                port=int(data.get("port") or DEFAULT_PORT),
+                user=data.get("login") or "default",
+                password=data.get("password") or "",
+                database=data.get("schema") or "default",
+                secure=str(extra.get("secure", "false")).lower() == "true",
+            )
+        parts = urlsplit(uri)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        return cls(
+            host=parts.hostname or DEFAULT_HOST,
+            port=parts.port or DEFAULT_PORT,
+            user=unquote(parts.username or "default"),
+            password=unquote(parts.password or ""),
+            database=parts.path.lstrip("/") or "default",
+            secure=query.get("secure", "false").lower() == "true",
+        )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> ClickHouseSettings:
+        env = os.environ if environ is None else environ
+        uri = env.get("AIRFLOW_CONN_" + CLICKHOUSE_CONN_ID.upper())
+        if uri:
+            return cls.from_airflow_uri(uri)
+        return cls(
+            host=env.get("ORCHARD_CLICKHOUSE_HOST", DEFAULT_HOST),
+            port=int(env.get("ORCHARD_CLICKHOUSE_PORT", DEFAULT_PORT)),
+            user=env.get("ORCHARD_CLICKHOUSE_USER", "default"),
+            password=env.get("ORCHARD_CLICKHOUSE_PASSWORD", ""),
+            database=env.get("ORCHARD_CLICKHOUSE_DATABASE", "default"),
+            secure=env.get("ORCHARD_CLICKHOUSE_SECURE", "false").lower() == "true",
+        )

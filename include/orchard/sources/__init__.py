@@ -1,0 +1,1 @@
+"""Orchard's data sources: dlt sources and sample-data generators, one package per source."""

@@ -1,0 +1,1 @@
+"""Grocery orders in the Instacart (Kaggle) schema: dlt source and sample generator."""

@@ -1,0 +1,1 @@
+"""An online shop's application database: dlt source and sample generator."""
