@@ -1,0 +1,152 @@
+"""The chDB engine behind the embedded server: one data path, a connection per request or session.
+
+chDB lets one process open a data path; inside it every `chdb.connect(path)` is an independent
+session (its own settings, current database and temporary tables), cheap to open (~0.3 ms), and
+queries on different connections run in parallel. So a plain request gets a fresh connection and
+an HTTP session keeps one for its lifetime.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import chdb
+
+from orchard.warehouse.errors import ClickHouseError
+
+DEFAULT_SESSION_TIMEOUT = 60
+MAX_SESSION_TIMEOUT = 3600
+
+
+class DataPathBusy(RuntimeError):
+    """Another process already serves this data path."""
+
+
+class Connection:
+    """One chDB connection plus the progress counters of its current query."""
+
+    def __init__(self, path: str) -> None:
+        self.raw = chdb.connect(path)
+        self.progress: dict[str, int] = {}
+        self.raw.set_progress_callback(self._on_progress)
+
+    def _on_progress(self, progress: dict) -> None:
+        self.progress = dict(progress)
+
+    def reset_progress(self) -> None:
+        self.progress = {}
+
+    def execute(self, sql: str, fmt: str = "TabSeparated"):
+        """Run a statement to completion; return chDB's result. Engine errors become ClickHouseError."""
+        try:
+            return self.raw.query(sql, fmt)
+        except Exception as exc:  # chDB raises ChdbError/RuntimeError with ClickHouse's text
+            raise ClickHouseError.from_engine(exc) from None
+
+    def close(self) -> None:
+        try:
+            self.raw.set_progress_callback(None)
+            self.raw.close()
+        except Exception:  # closing a broken connection must not mask the request's own error
+            pass
+
+
+@dataclass
+class Session:
+    """An HTTP session (`session_id`): one connection, used by one request at a time."""
+
+    session_id: str
+    user: str
+    connection: Connection
+    timeout: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+
+    def expired(self, now: float) -> bool:
+        return not self.lock.locked() and now - self.last_used > self.timeout
+
+
+class Engine:
+    """Owns the data path: the lock file, an anchor connection, and the session registry."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path).resolve()
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self.path / ".orchard-warehouse.lock", "a+")  # noqa: SIM115 - held for life
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.seek(0)
+            owner = self._lock_file.read().strip() or "unknown"
+            raise DataPathBusy(
+                f"Another warehouse server (pid {owner}) is already using the data path {self.path}. "
+                "Stop it with `orchard warehouse stop`, or start this one with another --path."
+            ) from None
+        self._lock_file.seek(0)
+        self._lock_file.truncate()
+        self._lock_file.write(str(os.getpid()))
+        self._lock_file.flush()
+        # The anchor keeps the engine open while request connections come and go.
+        self._anchor = Connection(str(self.path))
+        self.version = chdb.engine_version
+        self.timezone = self._anchor.execute("SELECT timezone()").bytes().decode().strip()
+        self._sessions: dict[str, Session] = {}
+        self._sessions_lock = threading.Lock()
+        self._closed = False
+
+    def connect(self) -> Connection:
+        return Connection(str(self.path))
+
+    def session(self, session_id: str, user: str, timeout: int | None, must_exist: bool) -> Session:
+        """The session for `session_id`, created unless `must_exist`; locked for the caller."""
+        if timeout is not None and not 0 < timeout <= MAX_SESSION_TIMEOUT:
+            raise ClickHouseError(
+                "INVALID_SESSION_TIMEOUT",
+                f"Invalid session timeout: {timeout}, must be in (0, {MAX_SESSION_TIMEOUT}]",
+            )
+        self.expire_sessions()
+        with self._sessions_lock:
+            session = self._sessions.get(session_id)
+            if session is not None and session.user != user:
+                raise ClickHouseError("SESSION_NOT_FOUND", f"Session {session_id} not found")
+            if session is None:
+                if must_exist:
+                    raise ClickHouseError("SESSION_NOT_FOUND", f"Session {session_id} not found")
+                session = Session(session_id, user, self.connect(), timeout or DEFAULT_SESSION_TIMEOUT)
+                self._sessions[session_id] = session
+            if not session.lock.acquire(blocking=False):
+                raise ClickHouseError(
+                    "SESSION_IS_LOCKED", f"Session {session_id} is locked by a concurrent client"
+                )
+            if timeout is not None:
+                session.timeout = timeout
+        return session
+
+    def release(self, session: Session) -> None:
+        session.last_used = time.monotonic()
+        session.lock.release()
+
+    def expire_sessions(self) -> None:
+        now = time.monotonic()
+        with self._sessions_lock:
+            expired = [s for s in self._sessions.values() if s.expired(now)]
+            for session in expired:
+                del self._sessions[session.session_id]
+        for session in expired:
+            session.connection.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with self._sessions_lock:
+            sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            session.connection.close()
+        self._anchor.close()
+        self._lock_file.close()

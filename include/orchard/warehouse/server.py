@@ -1,0 +1,596 @@
+"""The embedded warehouse: ClickHouse's HTTP interface served from one process over chDB.
+
+clickhouse-connect, dbt-clickhouse (driver: http), dlt and BI tools talk to it as they would to
+a ClickHouse server on port 8123. Run it with `orchard warehouse serve` (or `python -m
+orchard.warehouse.server`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import email.parser
+import email.policy
+import ipaddress
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+from orchard.warehouse import codecs, sql
+from orchard.warehouse.engine import Connection, DataPathBusy, Engine, Session
+from orchard.warehouse.errors import ClickHouseError
+
+READ_SIZE = 1 << 20  # body bytes handed to the engine per call
+RESPONSE_BUFFER = 1 << 20  # result bytes held before headers go out (ClickHouse buffers too)
+MAX_QUERY_BODY = 256 << 20  # a query (not INSERT data) read from the body
+
+# URL parameters of the HTTP interface that are not engine settings.
+HTTP_PARAMS = {
+    "query", "database", "default_format", "session_id", "session_timeout", "session_check", "user",
+    "password", "quota_key", "query_id", "compress", "decompress", "buffer_size", "wait_end_of_query",
+    "stacktrace", "role", "client_protocol_version", "_",
+}  # fmt: skip
+
+_CONTENT_TYPES = {
+    "TabSeparated": "text/tab-separated-values; charset=UTF-8",
+    "TSV": "text/tab-separated-values; charset=UTF-8",
+    "CSV": "text/csv; charset=UTF-8; header=absent",
+    "CSVWithNames": "text/csv; charset=UTF-8; header=present",
+}
+
+
+def content_type(fmt: str) -> str:
+    if fmt in _CONTENT_TYPES:
+        return _CONTENT_TYPES[fmt]
+    if fmt.startswith("JSON"):
+        return "application/json; charset=UTF-8"
+    if fmt.startswith(("TabSeparated", "TSV")):
+        return _CONTENT_TYPES["TSV"]
+    if fmt.startswith(("Native", "RowBinary", "Parquet", "Arrow", "ORC", "Avro", "Protobuf", "MsgPack")):
+        return "application/octet-stream"
+    return "text/plain; charset=UTF-8"
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    password: str
+    readonly: bool = False
+
+
+class Users:
+    """The configured users: the default user, plus optional read-only ones."""
+
+    def __init__(self, users: list[User]) -> None:
+        self._users = {user.name: user for user in users}
+
+    def authenticate(self, name: str, password: str) -> User:
+        user = self._users.get(name)
+        if user is None or user.password != password:
+            raise ClickHouseError(
+                "AUTHENTICATION_FAILED",
+                f"{name}: Authentication failed: password is incorrect, or there is no user with such name",
+            )
+        return user
+
+    @property
+    def default_has_password(self) -> bool:
+        return bool(self._users["default"].password)
+
+
+@dataclass
+class Request:
+    """One query request, decoded from the URL, headers and body."""
+
+    params: dict[str, str]
+    user: User
+    read_only: bool
+    query_id: str
+    settings: dict[str, str]
+    query_params: dict[str, str]
+
+
+class WarehouseHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], engine: Engine, users: Users, verbose: bool = False) -> None:
+        self.engine = engine
+        self.users = users
+        self.verbose = verbose
+        self.display_name = socket.gethostname()
+        super().__init__(address, Handler)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: WarehouseHTTPServer
+
+    def version_string(self) -> str:
+        return "orchard-warehouse"
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - BaseHTTPRequestHandler's signature
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:
+        self.handle_request("GET")
+
+    def do_POST(self) -> None:
+        self.handle_request("POST")
+
+    def do_HEAD(self) -> None:
+        self.send_plain(200, b"", {})
+
+    # -- request plumbing -------------------------------------------------------------------------
+
+    def handle_request(self, method: str) -> None:
+        query_id = str(uuid.uuid4())
+        try:
+            url = urlsplit(self.path)
+            if url.path in ("/ping", "/replicas_status"):
+                self.send_plain(200, b"Ok.\n", {})
+                return
+            if url.path not in ("/", "/query"):
+                raise ClickHouseError("UNKNOWN_TYPE_OF_QUERY", f"There is no handle {url.path}")
+            params = dict(parse_qsl(url.query, keep_blank_values=True))
+            if method == "GET" and not params and url.path == "/":
+                self.send_plain(200, b"Ok.\n", {})
+                return
+            body = self.decoded_body() if method == "POST" else iter(())
+            if method == "POST" and self._is_form():
+                params.update(self.read_form(body))
+                body = iter(())
+            query_id = params.get("query_id") or query_id
+            request = self.make_request(method, params, query_id)
+            self.run(request, body)
+        except ClickHouseError as exc:
+            self.send_error_response(exc, query_id)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # an unexpected failure still answers like ClickHouse, and is logged
+            self.log_error("internal error: %r", exc)
+            self.send_error_response(ClickHouseError("UNKNOWN_EXCEPTION", str(exc), code=1002), query_id)
+
+    def raw_body(self) -> Iterator[bytes]:
+        """The request body as it arrives: chunked transfer encoding or Content-Length."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            while True:
+                line = self.rfile.readline(65537)
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return
+                remaining = size
+                while remaining:
+                    chunk = self.rfile.read(min(remaining, READ_SIZE))
+                    if not chunk:
+                        raise ConnectionResetError("client closed the request body early")
+                    remaining -= len(chunk)
+                    yield chunk
+                self.rfile.readline(3)
+        else:
+            remaining = int(self.headers.get("Content-Length") or 0)
+            while remaining:
+                chunk = self.rfile.read(min(remaining, READ_SIZE))
+                if not chunk:
+                    raise ConnectionResetError("client closed the request body early")
+                remaining -= len(chunk)
+                yield chunk
+
+    def decoded_body(self) -> Iterator[bytes]:
+        return _rechunk(codecs.decode_stream(self.raw_body(), self.headers.get("Content-Encoding")))
+
+    def _is_form(self) -> bool:
+        kind = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        return kind in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+    def read_form(self, body: Iterator[bytes]) -> dict[str, str]:
+        """Query and parameters sent as a form (clickhouse-connect does this for long parameters)."""
+        data = _read_limited(body, MAX_QUERY_BODY)
+        kind = self.headers.get("Content-Type", "")
+        if kind.lower().startswith("application/x-www-form-urlencoded"):
+            return dict(parse_qsl(data.decode(), keep_blank_values=True))
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {kind}\r\n\r\n".encode() + data
+        )
+        fields = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if part.get_filename():
+                raise ClickHouseError("NOT_IMPLEMENTED", "External data tables are not supported by this server")
+            if name:
+                fields[name] = part.get_payload(decode=True).decode()
+        return fields
+
+    def credentials(self, params: dict[str, str]) -> tuple[str, str]:
+        header = self.headers.get("Authorization", "")
+        if header.lower().startswith("basic "):
+            try:
+                name, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                raise ClickHouseError("AUTHENTICATION_FAILED", "Malformed basic authorization header") from None
+            return name or "default", password
+        if "X-ClickHouse-User" in self.headers or "X-ClickHouse-Key" in self.headers:
+            return self.headers.get("X-ClickHouse-User", "default"), self.headers.get("X-ClickHouse-Key", "")
+        return params.get("user", "default"), params.get("password", "")
+
+    def make_request(self, method: str, params: dict[str, str], query_id: str) -> Request:
+        user = self.server.users.authenticate(*self.credentials(params))
+        settings = {k: v for k, v in params.items() if k not in HTTP_PARAMS and not k.startswith("param_")}
+        query_params = {k[len("param_") :]: v for k, v in params.items() if k.startswith("param_")}
+        return Request(params, user, user.readonly or method == "GET", query_id, settings, query_params)
+
+    # -- running queries --------------------------------------------------------------------------
+
+    def run(self, request: Request, body: Iterator[bytes]) -> None:
+        params = request.params
+        session: Session | None = None
+        engine = self.server.engine
+        if params.get("session_id"):
+            timeout = params.get("session_timeout")
+            if timeout is not None and not timeout.isdigit():
+                raise ClickHouseError("INVALID_SESSION_TIMEOUT", f"Invalid session timeout: '{timeout}'")
+            session = engine.session(
+                params["session_id"],
+                request.user.name,
+                int(timeout) if timeout else None,
+                must_exist=params.get("session_check") in ("1", "true"),
+            )
+            conn = session.connection
+            if request.user.readonly and not getattr(conn, "read_only", False):
+                conn.execute("SET readonly = 2")
+                conn.read_only = True
+        else:
+            conn = engine.connect()
+            if request.read_only:
+                conn.execute("SET readonly = 2")  # as ClickHouse does for GET: settings may change, data not
+        restore: list[str] = []
+        try:
+            restore = self.apply(conn, request, session is not None)
+            self.execute(conn, request, body, session)
+        finally:
+            try:
+                for statement in restore:
+                    conn.execute(statement)
+            finally:
+                if session is not None:
+                    engine.release(session)
+                else:
+                    conn.close()
+
+    def apply(self, conn: Connection, request: Request, in_session: bool) -> list[str]:
+        """Apply URL settings and database; in a session, return the statements that undo them."""
+        restore: list[str] = []
+        names = [n for n in request.settings if n.replace("_", "").isalnum()]
+        bad = set(request.settings) - set(names)
+        if bad:
+            raise ClickHouseError("UNKNOWN_SETTING", f"Unknown setting '{sorted(bad)[0]}'")
+        if in_session and names:
+            listed = ", ".join(sql.quote_literal(n) for n in names)
+            rows = conn.execute(f"SELECT name, value FROM system.settings WHERE name IN ({listed})", "JSONCompact")
+            for name, value in json.loads(rows.bytes())["data"]:
+                restore.append(f"SET {name} = {sql.quote_literal(value)}")
+        for name in names:
+            conn.execute(f"SET {name} = {sql.quote_literal(request.settings[name])}")
+        if request.params.get("database"):
+            if in_session:
+                current = conn.execute("SELECT currentDatabase()").bytes().decode().strip()
+                restore.append(f"USE `{current}`")
+            conn.execute(f"USE `{request.params['database'].replace('`', '')}`")
+        return restore
+
+    def execute(self, conn: Connection, request: Request, body: Iterator[bytes], session: Session | None) -> None:
+        query = request.params.get("query", "").encode()
+        head = next(body, b"")
+        text = query + (b"\n" + head if query and head else head)
+        insert = sql.split_insert(text)
+        if insert is not None:
+            statement, fmt, offset = insert
+            if request.read_only:
+                raise ClickHouseError("READONLY", f"{request.user.name}: Cannot execute query in readonly mode")
+            self.run_insert(conn, request, statement, fmt, _prepend(text[offset:], body))
+            return
+        text += _read_limited(body, MAX_QUERY_BODY)
+        statement = text.decode(errors="replace").strip()
+        if not statement:
+            raise ClickHouseError("SYNTAX_ERROR", "Empty query")
+        if sql.has_several_statements(statement):
+            raise ClickHouseError("SYNTAX_ERROR", "Multi-statements are not allowed")
+        if session is not None and request.read_only and not sql.is_read_only(statement):
+            raise ClickHouseError("READONLY", f"{request.user.name}: Cannot execute query in readonly mode")
+        self.run_query(conn, request, statement)
+
+    def run_insert(self, conn: Connection, request: Request, statement: str, fmt: str, data) -> None:
+        conn.reset_progress()
+        try:
+            inserter = conn.raw.send_insert(statement, fmt)
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+        try:
+            for chunk in data:
+                if chunk:
+                    inserter.append(chunk)
+            result = inserter.finish()
+        except ClickHouseError:
+            inserter.cancel()
+            raise
+        except (BrokenPipeError, ConnectionResetError):
+            inserter.cancel()
+            raise
+        except Exception as exc:
+            try:
+                inserter.cancel()
+            except RuntimeError:
+                pass  # a failed finish() already ended the insert
+            raise ClickHouseError.from_engine(exc) from None
+        summary = {**conn.progress, "written_rows": result.rows_written, "written_bytes": result.bytes_written}
+        self.send_plain(200, b"", self.clickhouse_headers(request, "TabSeparated", summary))
+
+    def run_query(self, conn: Connection, request: Request, statement: str) -> None:
+        default_format = request.params.get("default_format") or "TabSeparated"
+        fmt = sql.output_format(statement, default_format)
+        conn.reset_progress()
+        chunks = self.result_chunks(conn, statement, default_format, request.query_params)
+        wait_end = request.params.get("wait_end_of_query") in ("1", "true")
+        encoding = None
+        if request.settings.get("enable_http_compression") in ("1", "true"):
+            encoding = codecs.choose_response_encoding(self.headers.get("Accept-Encoding"))
+        spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 - closed below
+        try:
+            buffered, complete = 0, True
+            for chunk in chunks:
+                spool.write(chunk)
+                buffered += len(chunk)
+                if buffered >= RESPONSE_BUFFER and not wait_end:
+                    complete = False
+                    break
+            headers = self.clickhouse_headers(request, fmt, conn.progress)
+            headers["Content-Type"] = content_type(fmt)
+            spool.seek(0)
+            if complete:
+                payload = spool.read()
+                if encoding:
+                    enc = codecs.encoder(encoding)
+                    payload = enc.compress(payload) + enc.flush()
+                    headers["Content-Encoding"] = encoding
+                self.send_plain(200, payload, headers)
+                return
+            self.send_streaming(spool, chunks, headers, encoding)
+        finally:
+            spool.close()
+            chunks.close()
+
+    def result_chunks(self, conn: Connection, statement: str, fmt: str, params: dict[str, str]):
+        """The result as a generator of byte chunks; engine errors before the first chunk raise here."""
+        try:
+            stream = conn.raw.send_query(statement, fmt, params=params)
+        except Exception as exc:
+            if "Streaming query is not supported" not in str(exc):
+                raise ClickHouseError.from_engine(exc) from None
+            try:  # DDL, SHOW, INSERT ... SELECT: the engine runs them only to completion
+                result = conn.raw.query(statement, fmt, params=params)
+            except Exception as exc2:
+                raise ClickHouseError.from_engine(exc2) from None
+            return _single(result.bytes())
+        return _stream(stream)
+
+    def send_streaming(self, spool, chunks, headers: dict[str, str], encoding: str | None) -> None:
+        """Headers now, then the buffered part and the rest of the result as it comes (chunked)."""
+        enc = codecs.encoder(encoding)
+        if encoding:
+            headers["Content-Encoding"] = encoding
+        headers["Transfer-Encoding"] = "chunked"
+        self.send_response(200)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        try:
+            self.write_chunk(enc.compress(spool.read()))
+            for chunk in chunks:
+                self.write_chunk(enc.compress(chunk))
+        except ClickHouseError as exc:
+            # Headers are gone: like ClickHouse, append the exception to the body and drop the connection.
+            self.write_chunk(enc.compress(b"\n" + exc.body().encode()))
+            self.close_connection = True
+        self.write_chunk(enc.flush())
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def write_chunk(self, data: bytes) -> None:
+        if data:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    # -- responses --------------------------------------------------------------------------------
+
+    def clickhouse_headers(self, request: Request, fmt: str, progress: dict) -> dict[str, str]:
+        keys = ("read_rows", "read_bytes", "written_rows", "written_bytes", "total_rows_to_read",
+                "result_rows", "result_bytes", "elapsed_ns")  # fmt: skip
+        summary = {key: str(progress.get(key, 0)) for key in keys}
+        return {
+            "X-ClickHouse-Query-Id": request.query_id,
+            "X-ClickHouse-Format": fmt,
+            "X-ClickHouse-Timezone": self.server.engine.timezone,
+            "X-ClickHouse-Server-Display-Name": self.server.display_name,
+            "X-ClickHouse-Summary": json.dumps(summary, separators=(",", ":")),
+            "Content-Type": "text/plain; charset=UTF-8",
+        }
+
+    def send_plain(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        if "Content-Type" not in headers:
+            self.send_header("Content-Type", "text/plain; charset=UTF-8")
+        self.send_header("Content-Length", str(len(payload)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        else:
+            self.send_header("Keep-Alive", "timeout=10")
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
+        self.wfile.flush()
+
+    def send_error_response(self, exc: ClickHouseError, query_id: str) -> None:
+        # The body may be partly unread: the connection cannot be reused safely.
+        self.close_connection = True
+        headers = {
+            "X-ClickHouse-Exception-Code": str(exc.code),
+            "X-ClickHouse-Query-Id": query_id,
+            "X-ClickHouse-Server-Display-Name": self.server.display_name,
+        }
+        try:
+            self.send_plain(exc.http_status, exc.body().encode(), headers)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def _stream(stream) -> Iterator[bytes]:
+    """Result chunks; stops the engine's query when the consumer goes away (client disconnect)."""
+    finished = False
+    try:
+        while True:
+            try:
+                chunk = stream.fetch()
+            except Exception as exc:
+                finished = True
+                raise ClickHouseError.from_engine(exc) from None
+            if chunk is None:
+                finished = True
+                return
+            yield chunk.bytes()
+    finally:
+        if not finished:
+            stream.cancel()
+
+
+def _single(payload: bytes) -> Iterator[bytes]:
+    yield payload
+
+
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _rechunk(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Group small decoded pieces into ~1 MiB ones: fewer, larger calls into the engine."""
+    pending: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= READ_SIZE:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
+def _read_limited(chunks: Iterator[bytes], limit: int) -> bytes:
+    data = bytearray()
+    for chunk in chunks:
+        data += chunk
+        if len(data) > limit:
+            raise ClickHouseError("QUERY_IS_TOO_LARGE", f"Query is too large (over {limit} bytes)", code=393)
+    return bytes(data)
+
+
+# -- process entry point ----------------------------------------------------------------------------
+
+
+def parse_readonly_users(specs: list[str]) -> list[User]:
+    users = []
+    for spec in specs:
+        name, sep, password = spec.partition(":")
+        if not sep or not name:
+            raise SystemExit(f"Read-only user '{spec}' must be given as NAME:PASSWORD")
+        users.append(User(name, password, readonly=True))
+    return users
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    path: Path,
+    host: str = "127.0.0.1",
+    port: int = 8123,
+    password: str = "",
+    readonly_users: list[str] | None = None,
+    verbose: bool = False,
+    ready: threading.Event | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT; fail at once, with a message, on a busy data path or port."""
+    if not is_loopback(host) and not password:
+        raise SystemExit(
+            f"Refusing to listen on {host} without a password: set ORCHARD_CLICKHOUSE_PASSWORD "
+            "(or --password), or bind to 127.0.0.1."
+        )
+    users = Users([User("default", password), *parse_readonly_users(readonly_users or [])])
+    try:
+        engine = Engine(path)
+    except DataPathBusy as exc:
+        raise SystemExit(str(exc)) from None
+    try:
+        server = WarehouseHTTPServer((host, port), engine, users, verbose)
+    except OSError as exc:
+        engine.close()
+        raise SystemExit(
+            f"Cannot listen on {host}:{port}: {exc.strerror}. Another server (maybe another warehouse) "
+            "uses this port: stop it with `orchard warehouse stop` or choose another --port."
+        ) from None
+
+    def shutdown(signum, frame) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    print(f"Orchard warehouse (chDB {engine.version}) on http://{host}:{port}, data in {engine.path}", flush=True)
+    if ready is not None:
+        ready.set()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        engine.close()
+        print("Orchard warehouse stopped", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from orchard import settings
+
+    parser = argparse.ArgumentParser(description="Serve the embedded ClickHouse-compatible warehouse over HTTP.")
+    parser.add_argument("--path", type=Path, default=settings.WAREHOUSE_PATH)
+    parser.add_argument("--host", default=os.environ.get("ORCHARD_WAREHOUSE_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("ORCHARD_CLICKHOUSE_PORT", 8123)))
+    parser.add_argument("--password", default=os.environ.get("ORCHARD_CLICKHOUSE_PASSWORD", ""))
+    parser.add_argument("--readonly-user", action="append", default=[], metavar="NAME:PASSWORD")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    extra = [u for u in os.environ.get("ORCHARD_WAREHOUSE_READONLY_USERS", "").split(",") if u]
+    serve(args.path, args.host, args.port, args.password, args.readonly_user + extra, args.verbose)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
