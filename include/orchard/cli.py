@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from orchard.alerting.cli import app as alerts_app
 from orchard.settings import disable_telemetry
 from orchard.warehouse.cli import app as warehouse_app
 
@@ -15,6 +16,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(alerts_app, name="alerts")
 
 
 def main() -> None:

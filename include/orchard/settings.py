@@ -20,6 +20,11 @@ DATA_DIR = Path(os.environ.get("ORCHARD_DATA_DIR", STATE_DIR / "data"))
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 
 CLICKHOUSE_CONN_ID = "clickhouse_default"
+
+# On-call alerting: channels are Airflow connections; without any, alerts go to this local log.
+ALERT_LOG = Path(os.environ.get("ORCHARD_ALERT_LOG", STATE_DIR / "alerts" / "alerts.jsonl"))
+ALERT_CONN_IDS = {"slack": "orchard_slack", "email": "orchard_smtp", "webhook": "orchard_webhook"}
+AIRFLOW_HOME = Path(os.environ.get("AIRFLOW_HOME", STATE_DIR / "airflow"))
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8123
 

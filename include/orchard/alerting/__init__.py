@@ -1,0 +1,1 @@
+"""On-call alerting for Orchard's DAGs: notifiers, channels (Slack, email, webhook) and the local alert log."""
