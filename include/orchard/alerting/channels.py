@@ -6,6 +6,7 @@ connection is missing is skipped. With none configured, the local alert log is t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import smtplib
@@ -142,10 +143,8 @@ def dispatch(alert: Alert) -> dict[str, str]:
     """
     conns = {name: lookup_connection(conn_id) for name, conn_id in settings.ALERT_CONN_IDS.items()}
     secrets = [s for conn in conns.values() if conn for s in conn.secrets]
-    try:
+    with contextlib.suppress(Exception):  # a malformed warehouse URI just adds nothing to scrub
         secrets.append(settings.ClickHouseSettings.from_env().password)
-    except Exception:  # malformed connection URI: nothing to add
-        pass
     safe = alert.redacted(secrets)
     outcome: dict[str, str] = {}
     for name, conn in conns.items():
