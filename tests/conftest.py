@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-
 from orchard.settings import ClickHouseSettings, disable_telemetry
+from orchard.warehouse import lifecycle
 from orchard.warehouse.client import get_client
 
 disable_telemetry()
@@ -25,26 +23,10 @@ def free_port() -> int:
 
 def start_server(path: Path, port: int, *extra: str, env: dict | None = None) -> subprocess.Popen:
     """Start `orchard warehouse serve` in a child process and wait until /ping answers."""
-    log = open(path.parent / f"warehouse-{port}.log", "ab")  # noqa: SIM115 - lives as long as the server
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "orchard.warehouse.server", "--path", str(path), "--port", str(port), *extra],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"warehouse exited with {proc.returncode}: {(path.parent / log.name).read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-                sock.sendall(b"GET /ping HTTP/1.0\r\n\r\n")
-                if b"Ok." in sock.recv(1024):
-                    return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("warehouse did not answer /ping within 60 s")
+    log_file = path.parent / f"warehouse-{port}.log"
+    proc = lifecycle.spawn(path, "127.0.0.1", port, log_file, *extra, env=env)
+    lifecycle.wait_ready(proc, "127.0.0.1", port, log_file)
+    return proc
 
 
 def stop_server(proc: subprocess.Popen) -> None:

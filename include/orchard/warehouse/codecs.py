@@ -56,7 +56,8 @@ def decoder(encoding: str | None):
     if name == "lz4":
         return _Lz4Decoder()
     raise ClickHouseError(
-        "UNKNOWN_COMPRESSION_METHOD", f"Unknown Content-Encoding '{encoding}': use gzip, deflate, zstd, br or lz4"
+        "UNKNOWN_COMPRESSION_METHOD",
+        f"Unknown Content-Encoding '{encoding}': use gzip, deflate, zstd, br or lz4",
     )
 
 
@@ -137,4 +138,6 @@ def decode_stream(chunks: Iterator[bytes], encoding: str | None) -> Iterator[byt
         if tail:
             yield tail
     except (zlib.error, zstandard.ZstdError, brotli.error, RuntimeError) as exc:
-        raise ClickHouseError("CANNOT_DECOMPRESS", f"Cannot decompress {encoding} request body: {exc}") from None
+        raise ClickHouseError(
+            "CANNOT_DECOMPRESS", f"Cannot decompress {encoding} request body: {exc}"
+        ) from None

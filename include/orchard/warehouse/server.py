@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import contextlib
 import email.parser
 import email.policy
 import ipaddress
@@ -210,7 +211,9 @@ class Handler(BaseHTTPRequestHandler):
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
             if part.get_filename():
-                raise ClickHouseError("NOT_IMPLEMENTED", "External data tables are not supported by this server")
+                raise ClickHouseError(
+                    "NOT_IMPLEMENTED", "External data tables are not supported by this server"
+                )
             if name:
                 fields[name] = part.get_payload(decode=True).decode()
         return fields
@@ -221,7 +224,9 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 name, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
-                raise ClickHouseError("AUTHENTICATION_FAILED", "Malformed basic authorization header") from None
+                raise ClickHouseError(
+                    "AUTHENTICATION_FAILED", "Malformed basic authorization header"
+                ) from None
             return name or "default", password
         if "X-ClickHouse-User" in self.headers or "X-ClickHouse-Key" in self.headers:
             return self.headers.get("X-ClickHouse-User", "default"), self.headers.get("X-ClickHouse-Key", "")
@@ -280,7 +285,9 @@ class Handler(BaseHTTPRequestHandler):
             raise ClickHouseError("UNKNOWN_SETTING", f"Unknown setting '{sorted(bad)[0]}'")
         if in_session and names:
             listed = ", ".join(sql.quote_literal(n) for n in names)
-            rows = conn.execute(f"SELECT name, value FROM system.settings WHERE name IN ({listed})", "JSONCompact")
+            rows = conn.execute(
+                f"SELECT name, value FROM system.settings WHERE name IN ({listed})", "JSONCompact"
+            )
             for name, value in json.loads(rows.bytes())["data"]:
                 restore.append(f"SET {name} = {sql.quote_literal(value)}")
         for name in names:
@@ -292,7 +299,9 @@ class Handler(BaseHTTPRequestHandler):
             conn.execute(f"USE `{request.params['database'].replace('`', '')}`")
         return restore
 
-    def execute(self, conn: Connection, request: Request, body: Iterator[bytes], session: Session | None) -> None:
+    def execute(
+        self, conn: Connection, request: Request, body: Iterator[bytes], session: Session | None
+    ) -> None:
         query = request.params.get("query", "").encode()
         head = next(body, b"")
         text = query + (b"\n" + head if query and head else head)
@@ -300,7 +309,9 @@ class Handler(BaseHTTPRequestHandler):
         if insert is not None:
             statement, fmt, offset = insert
             if request.read_only:
-                raise ClickHouseError("READONLY", f"{request.user.name}: Cannot execute query in readonly mode")
+                raise ClickHouseError(
+                    "READONLY", f"{request.user.name}: Cannot execute query in readonly mode"
+                )
             self.run_insert(conn, request, statement, fmt, _prepend(text[offset:], body))
             return
         text += _read_limited(body, MAX_QUERY_BODY)
@@ -331,12 +342,14 @@ class Handler(BaseHTTPRequestHandler):
             inserter.cancel()
             raise
         except Exception as exc:
-            try:
+            with contextlib.suppress(RuntimeError):  # a failed finish() already ended the insert
                 inserter.cancel()
-            except RuntimeError:
-                pass  # a failed finish() already ended the insert
             raise ClickHouseError.from_engine(exc) from None
-        summary = {**conn.progress, "written_rows": result.rows_written, "written_bytes": result.bytes_written}
+        summary = {
+            **conn.progress,
+            "written_rows": result.rows_written,
+            "written_bytes": result.bytes_written,
+        }
         self.send_plain(200, b"", self.clickhouse_headers(request, "TabSeparated", summary))
 
     def run_query(self, conn: Connection, request: Request, statement: str) -> None:
@@ -452,10 +465,8 @@ class Handler(BaseHTTPRequestHandler):
             "X-ClickHouse-Query-Id": query_id,
             "X-ClickHouse-Server-Display-Name": self.server.display_name,
         }
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.send_plain(exc.http_status, exc.body().encode(), headers)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
 
 def _stream(stream) -> Iterator[bytes]:
@@ -566,7 +577,10 @@ def serve(
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    print(f"Orchard warehouse (chDB {engine.version}) on http://{host}:{port}, data in {engine.path}", flush=True)
+    print(
+        f"Orchard warehouse (chDB {engine.version}) on http://{host}:{port}, data in {engine.path}",
+        flush=True,
+    )
     if ready is not None:
         ready.set()
     try:
@@ -580,7 +594,9 @@ def serve(
 def main(argv: list[str] | None = None) -> None:
     from orchard import settings
 
-    parser = argparse.ArgumentParser(description="Serve the embedded ClickHouse-compatible warehouse over HTTP.")
+    parser = argparse.ArgumentParser(
+        description="Serve the embedded ClickHouse-compatible warehouse over HTTP."
+    )
     parser.add_argument("--path", type=Path, default=settings.WAREHOUSE_PATH)
     parser.add_argument("--host", default=os.environ.get("ORCHARD_WAREHOUSE_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("ORCHARD_CLICKHOUSE_PORT", 8123)))

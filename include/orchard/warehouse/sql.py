@@ -6,12 +6,25 @@ from __future__ import annotations
 import re
 
 # `INSERT INTO <target> [...] FORMAT <name>` followed by the data (inline or in the body).
-INSERT_FORMAT = re.compile(rb"\A\s*(INSERT\s+INTO\s.*?)\s+FORMAT\s+([A-Za-z][A-Za-z0-9_]*)[ \t]*(?:\r?\n|\Z)", re.I | re.S)
+INSERT_FORMAT = re.compile(
+    rb"\A\s*(INSERT\s+INTO\s.*?)\s+FORMAT\s+([A-Za-z][A-Za-z0-9_]*)[ \t]*(?:\r?\n|\Z)", re.I | re.S
+)
 _TRAILING_FORMAT = re.compile(
     r"\bFORMAT\s+([A-Za-z][A-Za-z0-9_]*)\s*(?:SETTINGS\s+[^;]*)?;?\s*\Z", re.I | re.S
 )
 _FIRST_WORD = re.compile(r"\A[\s(]*([A-Za-z]+)")
-READ_ONLY_STATEMENTS = {"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS", "EXPLAIN", "SET", "USE", "CHECK"}
+READ_ONLY_STATEMENTS = {
+    "SELECT",
+    "WITH",
+    "SHOW",
+    "DESCRIBE",
+    "DESC",
+    "EXISTS",
+    "EXPLAIN",
+    "SET",
+    "USE",
+    "CHECK",
+}
 
 
 def split_insert(head: bytes) -> tuple[str, str, int] | None:

@@ -1,0 +1,135 @@
+"""Start, stop and check the embedded warehouse as a background process (pid file + readiness wait)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchard import settings
+
+PID_FILE = settings.STATE_DIR / "warehouse.pid"
+LOG_FILE = settings.STATE_DIR / "warehouse.log"
+
+
+class WarehouseStartError(RuntimeError):
+    """The server process exited or never answered; the message carries its last log lines."""
+
+
+def ping(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/ping", timeout=timeout) as response:
+            return response.read().startswith(b"Ok.")
+    except OSError:
+        return False
+
+
+def spawn(
+    path: Path, host: str, port: int, log_file: Path, *extra: str, env: dict | None = None
+) -> subprocess.Popen:
+    """Start `python -m orchard.warehouse.server` detached from this terminal, logging to log_file."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "ab") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "orchard.warehouse.server",
+                "--path",
+                str(path),
+                "--host",
+                host,
+                "--port",
+                str(port),
+                *extra,
+            ],  # fmt: skip
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+
+
+def wait_ready(proc: subprocess.Popen, host: str, port: int, log_file: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise WarehouseStartError(f"The warehouse exited with code {proc.returncode}:\n{tail(log_file)}")
+        if ping(host, port):
+            return
+        time.sleep(0.1)
+    proc.terminate()
+    raise WarehouseStartError(
+        f"The warehouse did not answer on {host}:{port} within {timeout:.0f} s:\n{tail(log_file)}"
+    )
+
+
+def tail(log_file: Path, lines: int = 5) -> str:
+    try:
+        return "\n".join(log_file.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@dataclass
+class Status:
+    pid: int | None
+    running: bool
+    answering: bool
+
+
+def read_pid(pid_file: Path = PID_FILE) -> int | None:
+    try:
+        return int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def status(host: str, port: int, pid_file: Path = PID_FILE) -> Status:
+    pid = read_pid(pid_file)
+    running = pid is not None and alive(pid)
+    return Status(pid if running else None, running, ping(host, port))
+
+
+def start(path: Path, host: str, port: int, env: dict | None = None, pid_file: Path = PID_FILE) -> int:
+    """Start in the background unless already running; return the server's pid once it answers."""
+    current = status(host, port, pid_file)
+    if current.running and current.answering:
+        return current.pid
+    proc = spawn(path, host, port, LOG_FILE, env=env)
+    wait_ready(proc, host, port, LOG_FILE)
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def stop(pid_file: Path = PID_FILE, timeout: float = 30) -> int | None:
+    """SIGTERM the background server and wait for it to exit; return its pid, or None if none ran."""
+    pid = read_pid(pid_file)
+    if pid is None or not alive(pid):
+        pid_file.unlink(missing_ok=True)
+        return None
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return pid
