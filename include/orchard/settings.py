@@ -25,6 +25,17 @@ CLICKHOUSE_CONN_ID = "clickhouse_default"
 ALERT_LOG = Path(os.environ.get("ORCHARD_ALERT_LOG", STATE_DIR / "alerts" / "alerts.jsonl"))
 ALERT_CONN_IDS = {"slack": "orchard_slack", "email": "orchard_smtp", "webhook": "orchard_webhook"}
 AIRFLOW_HOME = Path(os.environ.get("AIRFLOW_HOME", STATE_DIR / "airflow"))
+
+# Orchestration (Airflow + Cosmos). The manifest is what DAG files render from; Airflow's dbt target is
+# prod so models land in the fixed databases (staging, marts, ...) that BI reads.
+DBT_MANIFEST_PATH = Path(os.environ.get("ORCHARD_DBT_MANIFEST", DBT_PROJECT_DIR / "target" / "manifest.json"))
+DBT_AIRFLOW_TARGET = os.environ.get("ORCHARD_AIRFLOW_DBT_TARGET", "prod")
+RENDER_GRANULARITY = os.environ.get("ORCHARD_RENDER_GRANULARITY", "model")  # model | tag | layer
+EXECUTION_MODE = os.environ.get("ORCHARD_EXECUTION_MODE", "local")  # local | watcher
+CLICKHOUSE_POOL = "clickhouse"
+DBT_DOCS_DIR = Path(os.environ.get("ORCHARD_DBT_DOCS_DIR", STATE_DIR / "dbt-docs"))
+DBT_ARTIFACTS_DIR = Path(os.environ.get("ORCHARD_DBT_ARTIFACTS_DIR", STATE_DIR / "dbt-artifacts"))
+SHOP_DB_URL = os.environ.get("ORCHARD_SHOP_DB_URL", f"sqlite:///{STATE_DIR / 'shop.sqlite'}")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8123
 
