@@ -356,7 +356,7 @@ class Handler(BaseHTTPRequestHandler):
         default_format = request.params.get("default_format") or "TabSeparated"
         fmt = sql.output_format(statement, default_format)
         conn.reset_progress()
-        chunks = self.result_chunks(conn, statement, default_format, request.query_params)
+        chunks = self.result_chunks(conn, statement, default_format, fmt, request.query_params)
         wait_end = request.params.get("wait_end_of_query") in ("1", "true")
         encoding = None
         if request.settings.get("enable_http_compression") in ("1", "true"):
@@ -386,19 +386,28 @@ class Handler(BaseHTTPRequestHandler):
             spool.close()
             chunks.close()
 
-    def result_chunks(self, conn: Connection, statement: str, fmt: str, params: dict[str, str]):
-        """The result as a generator of byte chunks; engine errors before the first chunk raise here."""
-        try:
-            stream = conn.raw.send_query(statement, fmt, params=params)
+    def result_chunks(self, conn: Connection, statement: str, fmt: str, out_fmt: str, params: dict[str, str]):
+        """The result as a generator of byte chunks; engine errors before the first chunk raise here.
+
+        chDB formats each streamed block as a whole document (prefix, rows, suffix). That is a
+        valid concatenation only for formats without a prefix or suffix; header-only formats get
+        their repeated header cut; any other format (JSON, Parquet, ...) is produced in one piece.
+        """
+        engine = conn.raw._conn
+        header_cut = stream_header_cutter(out_fmt)
+        if header_cut is not None:
+            try:
+                handle = engine.send_query(statement, fmt, params=params)
+            except Exception as exc:
+                if "Streaming query is not supported" not in str(exc):
+                    raise ClickHouseError.from_engine(exc) from None
+            else:
+                return _stream(engine, handle, header_cut)
+        try:  # DDL, SHOW, INSERT ... SELECT and whole-document formats: run to completion
+            result = conn.raw.query(statement, fmt, params=params)
         except Exception as exc:
-            if "Streaming query is not supported" not in str(exc):
-                raise ClickHouseError.from_engine(exc) from None
-            try:  # DDL, SHOW, INSERT ... SELECT: the engine runs them only to completion
-                result = conn.raw.query(statement, fmt, params=params)
-            except Exception as exc2:
-                raise ClickHouseError.from_engine(exc2) from None
-            return _single(result.bytes())
-        return _stream(stream)
+            raise ClickHouseError.from_engine(exc) from None
+        return _single(result.bytes())
 
     def send_streaming(self, spool, chunks, headers: dict[str, str], encoding: str | None) -> None:
         """Headers now, then the buffered part and the rest of the result as it comes (chunked)."""
@@ -469,23 +478,88 @@ class Handler(BaseHTTPRequestHandler):
             self.send_plain(exc.http_status, exc.body().encode(), headers)
 
 
-def _stream(stream) -> Iterator[bytes]:
-    """Result chunks; stops the engine's query when the consumer goes away (client disconnect)."""
+# Formats whose streamed blocks concatenate into one valid result.
+_CONCATENABLE = {
+    name.lower()
+    for name in (
+        "Native", "TabSeparated", "TSV", "TabSeparatedRaw", "TSVRaw", "CSV", "JSONEachRow", "JSONLines",
+        "NDJSON", "JSONCompactEachRow", "JSONStringsEachRow", "JSONCompactStringsEachRow", "RowBinary",
+        "Values", "LineAsString", "TSKV", "Raw", "CustomSeparated",
+    )
+}  # fmt: skip
+_TEXT_WITH_HEADER = {
+    name.lower()
+    for name in (
+        "TabSeparated", "TSV", "TabSeparatedRaw", "TSVRaw", "CSV", "JSONCompactEachRow",
+        "JSONCompactStringsEachRow", "CustomSeparated",
+    )
+}  # fmt: skip
+
+
+def stream_header_cutter(fmt: str):
+    """How to drop the header chDB repeats on each streamed block; None if the format cannot stream."""
+    name = fmt.lower()
+    if name in _CONCATENABLE:
+        return lambda first: 0
+    for suffix, lines in (("withnamesandtypes", 2), ("withnames", 1)):
+        base = name.removesuffix(suffix)
+        if base != name and base in _TEXT_WITH_HEADER:
+            return lambda first, lines=lines: _line_header_length(first, lines)
+        if base != name and base == "rowbinary":
+            return lambda first, lines=lines: _rowbinary_header_length(first, lines)
+    return None
+
+
+def _line_header_length(first: bytes, lines: int) -> int:
+    end = 0
+    for _ in range(lines):
+        end = first.index(b"\n", end) + 1
+    return end
+
+
+def _rowbinary_header_length(first: bytes, lists: int) -> int:
+    def varint(pos: int) -> tuple[int, int]:
+        value = shift = 0
+        while True:
+            byte = first[pos]
+            value |= (byte & 0x7F) << shift
+            pos += 1
+            if byte < 0x80:
+                return value, pos
+            shift += 7
+
+    count, pos = varint(0)
+    for _ in range(count * lists):
+        length, pos = varint(pos)
+        pos += length
+    return pos
+
+
+def _stream(engine, handle, header_length) -> Iterator[bytes]:
+    """Result chunks, the first whole and the rest without the repeated header; stops the engine's
+    query if the consumer goes away early (the client disconnected)."""
     finished = False
+    header = None
     try:
         while True:
             try:
-                chunk = stream.fetch()
+                chunk = engine.streaming_fetch_result(handle)
             except Exception as exc:
                 finished = True
                 raise ClickHouseError.from_engine(exc) from None
-            if chunk is None:
+            data = chunk.bytes() if chunk is not None else b""
+            if chunk is None or (not data and chunk.rows_read() == 0):
                 finished = True
                 return
-            yield chunk.bytes()
+            if header is None:
+                header = data[: header_length(data)]
+            elif header and data.startswith(header):
+                data = data[len(header) :]
+            yield data
     finally:
         if not finished:
-            stream.cancel()
+            with contextlib.suppress(Exception):
+                engine.streaming_cancel_query(handle)
 
 
 def _single(payload: bytes) -> Iterator[bytes]:
