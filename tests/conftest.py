@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,12 +39,41 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+@dataclass
+class WarehouseProcess:
+    path: Path
+    port: int
+    proc: subprocess.Popen
+
+    def stop(self) -> None:
+        stop_server(self.proc)
+
+
+@pytest.fixture(scope="session")
+def start_warehouse(tmp_path_factory):
+    """Start extra warehouses (own data path, port and environment); all stop at session end."""
+    started: list[WarehouseProcess] = []
+
+    def start(path: Path | None = None, env: dict | None = None, *extra: str) -> WarehouseProcess:
+        path = path or tmp_path_factory.mktemp("extra-warehouse") / "data"
+        port = free_port()
+        started.append(WarehouseProcess(path, port, start_server(path, port, *extra, env=env)))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.proc.poll() is None:
+            process.stop()
+
+
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory) -> ClickHouseSettings:
     """A running embedded warehouse for the whole session; ORCHARD_CLICKHOUSE_* point at it."""
     root = tmp_path_factory.mktemp("warehouse")
     port = free_port()
-    proc = start_server(root / "data", port)
+    proc = start_server(
+        root / "data", port, env={"ORCHARD_CLICKHOUSE_PASSWORD": "", "ORCHARD_WAREHOUSE_READONLY_USERS": ""}
+    )
     settings = ClickHouseSettings(port=port)
     saved = {key: os.environ.get(key) for key in settings.env()}
     os.environ.update(settings.env())

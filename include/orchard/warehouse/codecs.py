@@ -40,6 +40,14 @@ class _Lz4Decoder:
         return b"".join(out)
 
 
+class _BrotliDecoder:
+    def __init__(self) -> None:
+        self._decoder = brotli.Decompressor()
+
+    def decompress(self, data: bytes) -> bytes:
+        return self._decoder.process(data)
+
+
 def decoder(encoding: str | None):
     """A decompressor object with .decompress(chunk) for a request's Content-Encoding."""
     name = (encoding or "").strip().lower()
@@ -52,7 +60,7 @@ def decoder(encoding: str | None):
     if name in ("zstd", "zstandard"):
         return zstandard.ZstdDecompressor().decompressobj()
     if name in ("br", "brotli"):
-        return brotli.Decompressor()
+        return _BrotliDecoder()
     if name == "lz4":
         return _Lz4Decoder()
     raise ClickHouseError(
@@ -134,9 +142,9 @@ def decode_stream(chunks: Iterator[bytes], encoding: str | None) -> Iterator[byt
             out = dec.decompress(chunk)
             if out:
                 yield out
-        tail = dec.flush() if hasattr(dec, "flush") and not isinstance(dec, _Identity) else b""
-        if tail:
-            yield tail
+        tail = getattr(dec, "flush", None)
+        if tail is not None and not isinstance(dec, _Identity) and (rest := tail()):
+            yield rest
     except (zlib.error, zstandard.ZstdError, brotli.error, RuntimeError) as exc:
         raise ClickHouseError(
             "CANNOT_DECOMPRESS", f"Cannot decompress {encoding} request body: {exc}"
