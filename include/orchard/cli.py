@@ -6,6 +6,7 @@ import typer
 
 from orchard.alerting.cli import app as alerts_app
 from orchard.settings import disable_telemetry
+from orchard.transform.cli import app as dbt_app
 from orchard.warehouse.cli import app as warehouse_app
 
 disable_telemetry()
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(dbt_app, name="dbt")
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ PROJECT_ROOT = Path(os.environ.get("ORCHARD_HOME", Path(__file__).resolve().pare
 STATE_DIR = Path(os.environ.get("ORCHARD_STATE_DIR", PROJECT_ROOT / ".orchard"))
 WAREHOUSE_PATH = Path(os.environ.get("ORCHARD_WAREHOUSE_PATH", STATE_DIR / "warehouse"))
 DATA_DIR = Path(os.environ.get("ORCHARD_DATA_DIR", STATE_DIR / "data"))
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+DBT_PROJECT_DIR = Path(os.environ.get("ORCHARD_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt"))
 
 CLICKHOUSE_CONN_ID = "clickhouse_default"
 
@@ -33,6 +33,7 @@ DBT_AIRFLOW_TARGET = os.environ.get("ORCHARD_AIRFLOW_DBT_TARGET", "prod")
 RENDER_GRANULARITY = os.environ.get("ORCHARD_RENDER_GRANULARITY", "model")  # model | tag | layer
 EXECUTION_MODE = os.environ.get("ORCHARD_EXECUTION_MODE", "local")  # local | watcher
 CLICKHOUSE_POOL = "clickhouse"
+NIGHTLY_START_DATE = os.environ.get("ORCHARD_NIGHTLY_START_DATE", "2026-11-01T00:00:00+00:00")
 DBT_DOCS_DIR = Path(os.environ.get("ORCHARD_DBT_DOCS_DIR", STATE_DIR / "dbt-docs"))
 DBT_ARTIFACTS_DIR = Path(os.environ.get("ORCHARD_DBT_ARTIFACTS_DIR", STATE_DIR / "dbt-artifacts"))
 SHOP_DB_URL = os.environ.get("ORCHARD_SHOP_DB_URL", f"sqlite:///{STATE_DIR / 'shop.sqlite'}")

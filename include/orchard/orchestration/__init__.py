@@ -1,0 +1,1 @@
+"""Orchard's Airflow DAGs, built by factories: default args, params, assets, load tasks, the dbt task group."""

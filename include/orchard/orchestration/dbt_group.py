@@ -1,0 +1,160 @@
+"""The `transform` task group at three granularities, all rendered from the precompiled manifest.
+
+- model: Cosmos DbtTaskGroup, one task per model/seed/snapshot running `dbt build` (the node and its tests).
+- tag:   one `dbt build --select tag:<tag>` per tag, wired by the dependencies between the tags' nodes.
+- layer: one `dbt build --select tag:<layer>` per layer (seeds, snapshots, staging, intermediate, marts),
+         chained in layer order.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from graphlib import TopologicalSorter
+from typing import Any
+
+from orchard import settings
+from orchard.orchestration.artifacts import capture_run_results
+from orchard.orchestration.assets import model_asset
+from orchard.transform.cosmos_config import (
+    execution_config,
+    operator_args,
+    profile_config,
+    project_config,
+)
+from orchard.transform.manifest import check_manifest, load_manifest
+
+LAYERS = ["seeds", "snapshots", "staging", "intermediate", "marts"]
+CADENCE_TAGS = {"nightly", "intraday"}
+BUILT = {"model", "seed", "snapshot"}
+
+
+@lru_cache(maxsize=4)
+def _manifest(path: str, mtime: float) -> dict[str, Any]:
+    return load_manifest()
+
+
+def manifest() -> dict[str, Any]:
+    path = check_manifest()
+    return _manifest(str(path), path.stat().st_mtime)
+
+
+def built_nodes(data: dict[str, Any], select_tags: list[str]) -> dict[str, dict[str, Any]]:
+    """Models, seeds and snapshots of the project, narrowed to nodes carrying every `tag:<x>` selected."""
+    wanted = {s.removeprefix("tag:") for s in select_tags if s.startswith("tag:")}
+    others = [s for s in select_tags if not s.startswith("tag:")]
+    if others:
+        raise ValueError(f"tag/layer rendering selects by tag only; cannot apply {others}")
+    return {
+        uid: node
+        for uid, node in data["nodes"].items()
+        if node["resource_type"] in BUILT
+        and node.get("package_name") == "orchard"
+        and wanted <= set(node["tags"])
+    }
+
+
+def layer_of(node: dict[str, Any]) -> str:
+    if node["resource_type"] == "seed":
+        return "seeds"
+    if node["resource_type"] == "snapshot":
+        return "snapshots"
+    return node["fqn"][1] if len(node["fqn"]) > 2 else "marts"
+
+
+def partition(nodes: dict[str, dict[str, Any]], granularity: str) -> dict[str, list[str]]:
+    """Group key -> node ids. Per tag, a node with several tags belongs to the first in sorted order."""
+    groups: dict[str, list[str]] = {}
+    for uid, node in nodes.items():
+        if granularity == "layer":
+            key = layer_of(node)
+        else:
+            tags = sorted(set(node["tags"]) - CADENCE_TAGS, key=lambda t: (t not in LAYERS, t))
+            key = tags[0] if tags else "untagged"
+        groups.setdefault(key, []).append(uid)
+    return groups
+
+
+def group_edges(nodes: dict[str, dict[str, Any]], groups: dict[str, list[str]]) -> dict[str, set[str]]:
+    """Group -> the groups it depends on, from the node dependencies in the manifest."""
+    owner = {uid: key for key, uids in groups.items() for uid in uids}
+    edges: dict[str, set[str]] = {key: set() for key in groups}
+    for uid, node in nodes.items():
+        for parent in node.get("depends_on", {}).get("nodes", []):
+            if parent in owner and owner[parent] != owner[uid]:
+                edges[owner[uid]].add(owner[parent])
+    return edges
+
+
+def _grouped(granularity: str, select: list[str], full_refresh: Any) -> Any:
+    from airflow.sdk import TaskGroup
+    from cosmos.constants import InvocationMode
+    from cosmos.operators.local import DbtBuildLocalOperator
+
+    data = manifest()
+    nodes = built_nodes(data, select)
+    groups = partition(nodes, granularity)
+    edges = group_edges(nodes, groups)
+    try:
+        order = list(TopologicalSorter(edges).static_order())
+    except Exception as exc:  # a cycle between tags: the per-tag rendering cannot order them
+        raise ValueError(f"cannot order dbt {granularity}s {sorted(groups)}: {exc}") from None
+    if granularity == "layer":
+        order = sorted(groups, key=lambda k: (LAYERS.index(k) if k in LAYERS else len(LAYERS), k))
+    args = operator_args(full_refresh, callback=capture_run_results)
+    tasks = {}
+    with TaskGroup("transform", tooltip=f"dbt build per {granularity}") as group:
+        for key in order:
+            selector = ",".join([f"tag:{key}", *select]) if key != "untagged" else None
+            tasks[key] = DbtBuildLocalOperator(
+                task_id=f"build_{key}",
+                project_dir=str(settings.DBT_PROJECT_DIR),
+                profile_config=profile_config(),
+                select=[selector] if selector else sorted(data["nodes"][u]["name"] for u in groups[key]),
+                invocation_mode=InvocationMode.DBT_RUNNER,
+                outlets=[model_asset(nodes[u]) for u in sorted(groups[key])],
+                doc_md=f"`dbt build` of the {len(groups[key])} nodes tagged `{key}` and their tests.",
+                emit_datasets=False,
+                **args,
+            )
+        if granularity == "layer":
+            for before, after in zip(order, order[1:], strict=False):
+                tasks[before] >> tasks[after]
+        else:
+            for key, parents in edges.items():
+                for parent in parents:
+                    tasks[parent] >> tasks[key]
+    return group
+
+
+def _per_model(select: list[str], full_refresh: Any, execution_mode: str | None) -> Any:
+    from cosmos import DbtTaskGroup, LoadMode, RenderConfig, TestBehavior
+
+    data = manifest()
+    mode = (execution_mode or settings.EXECUTION_MODE).lower()
+    extra: dict[str, Any] = {"callback": capture_run_results} if mode == "local" else {}
+    group = DbtTaskGroup(
+        group_id="transform",
+        project_config=project_config(),
+        profile_config=profile_config(),
+        execution_config=execution_config(mode),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.BUILD,
+            select=list(select),
+            emit_datasets=False,
+        ),
+        operator_args=operator_args(full_refresh, **extra),
+    )
+    for uid, airflow_task in group.tasks_map.items():
+        node = data["nodes"].get(uid)
+        if node and node["resource_type"] in BUILT and hasattr(airflow_task, "outlets"):
+            airflow_task.outlets = [*airflow_task.outlets, model_asset(node)]
+    return group
+
+
+def transform_group(
+    granularity: str, select: list[str], full_refresh: Any = False, execution_mode: str | None = None
+) -> Any:
+    if granularity == "model":
+        return _per_model(select, full_refresh, execution_mode)
+    return _grouped(granularity, select, full_refresh)

@@ -1,0 +1,32 @@
+"""What every Orchard DAG and task shares: owner, retries, the failure notifier, tags, pool."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from orchard.alerting.notifier import RunFailureNotifier, TaskFailureNotifier
+
+OWNER = "data-platform"
+RETRIES = 2
+RETRY_DELAY = timedelta(minutes=2)
+MAX_ACTIVE_RUNS = 2  # bounds a backfill so it cannot overrun the warehouse
+
+
+def default_args(**overrides: Any) -> dict[str, Any]:
+    """Default args for every task: the notifier fires once, on the final failure (not on retries)."""
+    return {
+        "owner": OWNER,
+        "retries": RETRIES,
+        "retry_delay": RETRY_DELAY,
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=15),
+        "execution_timeout": timedelta(hours=2),
+        "on_failure_callback": [TaskFailureNotifier()],
+        **overrides,
+    }
+
+
+def dag_callbacks() -> dict[str, Any]:
+    """DAG-level callbacks: one summary per failed run (fires in Airflow 3.3.2; see tests/dags)."""
+    return {"on_failure_callback": [RunFailureNotifier()]}

@@ -1,0 +1,1 @@
+"""dbt inside Airflow: the manifest Cosmos renders from, Cosmos configs, and an in-process dbt runner."""

@@ -1,0 +1,93 @@
+"""The precompiled dbt manifest Cosmos renders DAGs from: build it (`dbt parse`), and refuse a missing or
+stale one with a message saying how to build it, so DAG parsing never silently falls back to `dbt ls`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from orchard import settings
+
+# Files whose change makes the manifest out of date.
+PROJECT_SOURCES = ("models", "macros", "snapshots", "seeds", "tests", "analyses")
+PROJECT_FILES = ("dbt_project.yml", "packages.yml", "selectors.yml")
+
+
+class ManifestError(RuntimeError):
+    """The manifest is missing, stale or unreadable; the message says how to rebuild it."""
+
+
+def newest_source(project_dir: Path) -> tuple[float, Path | None]:
+    """The newest modification time among the project's files, and which file it is."""
+    newest, newest_path = 0.0, None
+    candidates = [project_dir / name for name in PROJECT_FILES]
+    for folder in PROJECT_SOURCES:
+        root = project_dir / folder
+        if root.is_dir():
+            for dirpath, _dirs, files in os.walk(root):
+                candidates += [Path(dirpath) / f for f in files]
+    for path in candidates:
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if mtime > newest:
+            newest, newest_path = mtime, path
+    return newest, newest_path
+
+
+def check_manifest(manifest_path: Path | None = None, project_dir: Path | None = None) -> Path:
+    """Return the manifest path if it exists and is newer than every project file; else raise ManifestError."""
+    manifest_path = manifest_path or settings.DBT_MANIFEST_PATH
+    project_dir = project_dir or settings.DBT_PROJECT_DIR
+    fix = "Build it with `orchard dbt manifest` (runs `dbt parse`; `make run` and `make up` do it for you)."
+    if not manifest_path.exists():
+        raise ManifestError(f"dbt manifest not found at {manifest_path}. {fix}")
+    newest, path = newest_source(project_dir)
+    if newest > manifest_path.stat().st_mtime:
+        raise ManifestError(f"dbt manifest {manifest_path} is older than {path}: it is stale. {fix}")
+    return manifest_path
+
+
+def load_manifest(manifest_path: Path | None = None) -> dict[str, Any]:
+    path = check_manifest(manifest_path)
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ManifestError(
+            f"dbt manifest {path} is not valid JSON ({exc}). Rebuild it with `orchard dbt manifest`."
+        ) from None
+
+
+def build_manifest(project_dir: Path | None = None, target: str | None = None) -> Path:
+    """Run `dbt parse` in-process. The profile is Cosmos's, with placeholder values: parsing needs
+    the adapter type, not a connection, so no warehouse or Airflow connection is required."""
+    settings.disable_telemetry()
+    import tempfile
+
+    from dbt.cli.main import dbtRunner
+
+    from orchard.transform.cosmos_config import profile_config
+
+    project_dir = project_dir or settings.DBT_PROJECT_DIR
+    if not (project_dir / "dbt_project.yml").exists():
+        raise ManifestError(f"no dbt project at {project_dir} (dbt_project.yml missing)")
+    config = profile_config(target)
+    with tempfile.TemporaryDirectory(prefix="orchard-parse-") as tmp:
+        profiles = Path(tmp) / "profiles.yml"
+        with config.ensure_profile(desired_profile_path=profiles, use_mock_values=True) as (path, _env):
+            args = ["parse", "--project-dir", str(project_dir), "--profiles-dir", str(Path(path).parent)]
+            args += ["--profile", config.profile_name, "--target", config.target_name, "--log-path", tmp]
+            result = dbtRunner().invoke(args)
+    if not result.success:
+        raise ManifestError(
+            f"`dbt parse` of {project_dir} failed: {result.exception or 'see the dbt output above'}"
+        )
+    manifest = project_dir / "target" / "manifest.json"
+    if project_dir == settings.DBT_PROJECT_DIR and manifest.resolve() != settings.DBT_MANIFEST_PATH.resolve():
+        settings.DBT_MANIFEST_PATH.parent.mkdir(parents=True, exist_ok=True)
+        settings.DBT_MANIFEST_PATH.write_bytes(manifest.read_bytes())
+        return settings.DBT_MANIFEST_PATH
+    return manifest
