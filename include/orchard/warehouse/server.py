@@ -16,6 +16,7 @@ import email.policy
 import ipaddress
 import json
 import os
+import queue
 import signal
 import socket
 import sys
@@ -195,15 +196,14 @@ class Handler(BaseHTTPRequestHandler):
         return _rechunk(codecs.decode_stream(self.raw_body(), self.headers.get("Content-Encoding")))
 
     def _is_form(self) -> bool:
-        kind = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        return kind in ("application/x-www-form-urlencoded", "multipart/form-data")
+        # Only multipart bodies are forms: like ClickHouse, a urlencoded body (curl --data-binary's
+        # default content type) is the query itself.
+        return self.headers.get("Content-Type", "").split(";")[0].strip().lower() == "multipart/form-data"
 
     def read_form(self, body: Iterator[bytes]) -> dict[str, str]:
         """Query and parameters sent as a form (clickhouse-connect does this for long parameters)."""
         data = _read_limited(body, MAX_QUERY_BODY)
         kind = self.headers.get("Content-Type", "")
-        if kind.lower().startswith("application/x-www-form-urlencoded"):
-            return dict(parse_qsl(data.decode(), keep_blank_values=True))
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
             f"Content-Type: {kind}\r\n\r\n".encode() + data
         )
@@ -536,30 +536,60 @@ def _rowbinary_header_length(first: bytes, lists: int) -> int:
 
 
 def _stream(engine, handle, header_length) -> Iterator[bytes]:
-    """Result chunks, the first whole and the rest without the repeated header; stops the engine's
-    query if the consumer goes away early (the client disconnected)."""
-    finished = False
-    header = None
-    try:
-        while True:
+    """Result chunks, the first whole and the rest without the repeated header.
+
+    A producer thread fetches from the engine a few chunks ahead while the handler writes to the
+    socket, so the engine and the network work at the same time. All engine calls stay on that
+    thread; if the consumer goes away early (the client disconnected), it cancels the query.
+    """
+    ahead: queue.Queue = queue.Queue(maxsize=4)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
             try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        header = None
+        try:
+            while not stop.is_set():
                 chunk = engine.streaming_fetch_result(handle)
-            except Exception as exc:
-                finished = True
-                raise ClickHouseError.from_engine(exc) from None
-            data = chunk.bytes() if chunk is not None else b""
-            if chunk is None or (not data and chunk.rows_read() == 0):
-                finished = True
-                return
-            if header is None:
-                header = data[: header_length(data)]
-            elif header and data.startswith(header):
-                data = data[len(header) :]
-            yield data
-    finally:
-        if not finished:
+                data = chunk.bytes() if chunk is not None else b""
+                if chunk is None or (not data and chunk.rows_read() == 0):
+                    put(done)
+                    return
+                if header is not None and chunk.rows_read() == 0:
+                    continue  # an empty block after the first adds nothing (the first carries the header)
+                if header is None:
+                    header = data[: header_length(data)]
+                elif header and data.startswith(header):
+                    data = data[len(header) :]
+                if not put(data):
+                    break
             with contextlib.suppress(Exception):
                 engine.streaming_cancel_query(handle)
+        except Exception as exc:  # handed to the consumer, which reports it like ClickHouse
+            put(ClickHouseError.from_engine(exc))
+
+    producer = threading.Thread(target=produce, name="result-producer", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is done:
+                return
+            if isinstance(item, ClickHouseError):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        producer.join()
 
 
 def _single(payload: bytes) -> Iterator[bytes]:
