@@ -1,0 +1,232 @@
+"""Run Orchard's dlt pipelines (instacart files, shop database) into ClickHouse and report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.common.runtime.collector import NULL_COLLECTOR
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from orchard.load.contracts import (
+    LOAD_ID,
+    LOADED_AT,
+    QUARANTINE_TABLE,
+    Quarantine,
+    SourceDataError,
+    TypeChangeRefused,
+)
+from orchard.load.destination import http_destination
+from orchard.load.report import LoadError, LoadReport
+from orchard.settings import STATE_DIR, ClickHouseSettings, disable_telemetry
+from orchard.warehouse.client import WarehouseUnreachable, get_client, unreachable_message
+
+PIPELINES_DIR = STATE_DIR / "dlt"
+Interval = tuple[datetime, datetime]
+KNOWN_ERRORS = (SourceDataError, TypeChangeRefused, WarehouseUnreachable, LoadError)
+
+
+def _configure_dlt() -> None:
+    disable_telemetry()
+    # we add _dlt_load_id to Arrow batches ourselves, so normalize can move files instead of rewriting
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = False
+    dlt.config["runtime.dlthub_telemetry"] = False
+
+
+def warehouse_columns(client: Any, database: str) -> dict[str, dict[str, str]]:
+    """{table: {column: type}} of one warehouse database (empty if it does not exist yet)."""
+    result = client.query(
+        "SELECT table, name, type FROM system.columns WHERE database = %(db)s ORDER BY table, position",
+        parameters={"db": database},
+    )
+    tables: dict[str, dict[str, str]] = {}
+    for table, name, ch_type in result.result_rows:
+        tables.setdefault(table, {})[name] = ch_type
+    return tables
+
+
+def _known_cause(exc: BaseException) -> BaseException | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, KNOWN_ERRORS):
+            return current
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    return None
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return any(s in text for s in ("Connection refused", "Max retries exceeded", "NewConnectionError"))
+
+
+def _quarantine_resource(quarantine: Quarantine, loaded_at: datetime, load_id: str) -> Any:
+    """Quarantined rows as a dlt resource; `load_id` is the load their table's rows belong to."""
+    from orchard.load.contracts import add_load_columns, current_load_id
+
+    def rows() -> Any:
+        yield add_load_columns(quarantine.to_arrow(load_id), loaded_at, current_load_id())
+
+    return dlt.resource(
+        rows(),
+        name=QUARANTINE_TABLE,
+        write_disposition="append",
+        columns=[
+            {"name": "line", "data_type": "bigint", "nullable": True},
+            {
+                "name": LOADED_AT,
+                "data_type": "timestamp",
+                "timezone": True,
+                "precision": 6,
+                "nullable": False,
+            },
+        ],
+    )
+
+
+def run_pipeline(
+    source_name: str,
+    make_source: Callable[[Quarantine, dict[str, dict[str, str]], datetime], Any],
+    database: str,
+    settings: ClickHouseSettings | None = None,
+    pipelines_dir: str | Path | None = None,
+    progress: str | None = None,
+    interval: tuple[str, str] | None = None,
+    after_extract: Callable[[LoadReport], None] | None = None,
+) -> LoadReport:
+    """Extract, normalize and load one source; refuse bad input before anything is written."""
+    _configure_dlt()
+    started = time.monotonic()
+    settings = settings or ClickHouseSettings.from_env()
+    report = LoadReport(source=source_name, database=database, interval=interval)
+    client = get_client(settings)  # WarehouseUnreachable names host, port and the fix
+    try:
+        before = warehouse_columns(client, database)
+        loaded_at = datetime.now(UTC)
+        quarantine = Quarantine()
+        pipeline = dlt.pipeline(
+            pipeline_name=f"orchard_{database}",
+            destination=http_destination(settings),
+            dataset_name=database,
+            pipelines_dir=str(pipelines_dir or PIPELINES_DIR),
+            progress=progress or NULL_COLLECTOR,
+        )
+        try:
+            source = make_source(quarantine, before, loaded_at)
+            extracted = pipeline.extract(source, loader_file_format="parquet")
+            report.load_ids = list(extracted.loads_ids)
+            if after_extract:
+                after_extract(report)
+            if quarantine.total:
+                main_id = report.load_ids[-1] if report.load_ids else ""
+                more = pipeline.extract(
+                    _quarantine_resource(quarantine, loaded_at, main_id), loader_file_format="parquet"
+                )
+                report.load_ids += [i for i in more.loads_ids if i not in report.load_ids]
+            normalized = pipeline.normalize()
+            pipeline.load()
+        except PipelineStepFailed as exc:
+            cause = _known_cause(exc)
+            if cause is not None:
+                raise cause from None
+            if _is_connection_error(exc):
+                raise WarehouseUnreachable(unreachable_message(settings, exc.exception)) from None
+            raise LoadError(
+                f"{source_name} load into {database} failed at step {exc.step}: {exc.exception}"
+            ) from exc
+        except Exception as exc:
+            cause = _known_cause(exc)
+            if cause is not None and cause is not exc:
+                raise cause from None
+            raise
+        after = warehouse_columns(client, database)
+    finally:
+        client.close()
+
+    row_counts = normalized.row_counts if normalized else {}
+    for table, count in row_counts.items():
+        if table.startswith("_dlt") or table == QUARANTINE_TABLE:
+            continue
+        report.rows[table] = report.rows.get(table, 0) + count
+    for table, columns in after.items():
+        if table.startswith("_dlt") or table == QUARANTINE_TABLE:
+            continue
+        if table not in before:
+            report.new_tables.append(table)
+            continue
+        new = [c for c in columns if c not in before[table] and c not in (LOADED_AT, LOAD_ID)]
+        if new:
+            report.new_columns[table] = new
+    report.quarantined = dict(quarantine.counts)
+    report.quarantine_reasons = dict(quarantine.reasons)
+    report.duration_s = time.monotonic() - started
+    return report
+
+
+def _day(value: str | date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return _day(datetime.fromisoformat(value))
+
+
+def resolve_interval(
+    interval: tuple[Any, Any] | None = None, day: str | date | None = None
+) -> tuple[datetime, datetime] | None:
+    """A data interval from (start, end) or from one day (that day's 00:00 to the next day's)."""
+    from datetime import timedelta
+
+    if interval is not None:
+        start, end = (_day(v) for v in interval)
+        if end <= start:
+            raise LoadError(f"Interval end {end.isoformat()} is not after its start {start.isoformat()}.")
+        return start, end
+    if day is not None:
+        start = _day(day)
+        return start, start + timedelta(days=1)
+    return None
+
+
+def run_instacart(
+    data_dir: str | Path | None = None,
+    interval: tuple[Any, Any] | None = None,
+    *,
+    settings: ClickHouseSettings | None = None,
+    database: str | None = None,
+    pipelines_dir: str | Path | None = None,
+    progress: str | None = None,
+    tables: list[str] | None = None,
+) -> LoadReport:
+    """Load the Instacart CSVs in `data_dir` into `raw_instacart` and return the report.
+
+    With an interval, a daily drop folder `data_dir/<start date>` is used when it exists.
+    """
+    from orchard.sources.instacart import instacart
+    from orchard.sources.instacart.helpers import preflight
+    from orchard.sources.instacart.settings import DATASET_NAME, DEFAULT_DIR, FILES
+
+    bounds = resolve_interval(interval)
+    folder = Path(data_dir or DEFAULT_DIR)
+    if bounds and (folder / bounds[0].date().isoformat()).is_dir():
+        folder = folder / bounds[0].date().isoformat()
+    database = database or DATASET_NAME
+    preflight(folder, tuple(s for s in FILES if tables is None or s.table in tables))
+
+    def make_source(quarantine: Quarantine, existing: dict, loaded_at: datetime) -> Any:
+        return instacart(
+            data_dir=str(folder),
+            loaded_at=loaded_at,
+            quarantine=quarantine,
+            existing_columns=existing,
+            database=database,
+            tables=tables,
+        )
+
+    span = (bounds[0].isoformat(), bounds[1].isoformat()) if bounds else None
+    return run_pipeline("instacart", make_source, database, settings, pipelines_dir, progress, span)

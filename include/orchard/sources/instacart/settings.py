@@ -1,0 +1,67 @@
+"""The Instacart (Kaggle) files: one spec per table, with column types, keys and write disposition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchard.settings import DATA_DIR
+
+# Arrow CSV block size: memory per batch stays flat whatever the file size.
+BLOCK_SIZE = 16 << 20
+DATASET_NAME = "raw_instacart"
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    table: str
+    file: str
+    columns: dict[str, str]  # name -> "int" | "float" | "string"
+    primary_key: tuple[str, ...]
+    nullable: tuple[str, ...] = ()
+    # Kaggle ships full extracts: each load replaces the table atomically (EXCHANGE TABLES).
+    write_disposition: str = "replace"
+
+
+FILES: tuple[FileSpec, ...] = (
+    FileSpec("aisles", "aisles.csv", {"aisle_id": "int", "aisle": "string"}, ("aisle_id",)),
+    FileSpec(
+        "departments", "departments.csv", {"department_id": "int", "department": "string"}, ("department_id",)
+    ),
+    FileSpec(
+        "products",
+        "products.csv",
+        {"product_id": "int", "product_name": "string", "aisle_id": "int", "department_id": "int"},
+        ("product_id",),
+    ),
+    FileSpec(
+        "orders",
+        "orders.csv",
+        {
+            "order_id": "int",
+            "user_id": "int",
+            "eval_set": "string",
+            "order_number": "int",
+            "order_dow": "int",
+            "order_hour_of_day": "int",
+            "days_since_prior_order": "float",
+        },
+        ("order_id",),
+        nullable=("days_since_prior_order",),
+    ),
+    FileSpec(
+        "order_products_prior",
+        "order_products__prior.csv",
+        {"order_id": "int", "product_id": "int", "add_to_cart_order": "int", "reordered": "int"},
+        ("order_id", "product_id"),
+    ),
+    FileSpec(
+        "order_products_train",
+        "order_products__train.csv",
+        {"order_id": "int", "product_id": "int", "add_to_cart_order": "int", "reordered": "int"},
+        ("order_id", "product_id"),
+    ),
+)
+TABLES = {spec.table: spec for spec in FILES}
+
+# Where `orchard load instacart` looks by default (the sample generator's default output too).
+DEFAULT_DIR = DATA_DIR / "instacart"
