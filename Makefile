@@ -25,8 +25,9 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 install: $(STAMP)
 
 lint: install
-	$(BIN)/ruff check .
+	$(BIN)/ruff check --output-format concise .
 	$(BIN)/ruff format --check .
+	$(BIN)/yamllint -s -c .yamllint.yml .
 
 test: lint
 	$(BIN)/pytest
