@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from orchard.settings import ClickHouseSettings, disable_telemetry
 from orchard.warehouse import lifecycle
 from orchard.warehouse.client import get_client

@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
+
 from orchard.warehouse.client import get_client
 
 pytestmark = pytest.mark.integration

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from orchard.settings import ClickHouseSettings
 from orchard.warehouse.client import WarehouseUnreachable, get_client
 
