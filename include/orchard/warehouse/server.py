@@ -117,6 +117,7 @@ class WarehouseHTTPServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 900  # seconds a socket may stall (a client that stops mid-body or stops reading)
     server: WarehouseHTTPServer
 
     def version_string(self) -> str:
@@ -193,7 +194,7 @@ class Handler(BaseHTTPRequestHandler):
                 yield chunk
 
     def decoded_body(self) -> Iterator[bytes]:
-        return _rechunk(codecs.decode_stream(self.raw_body(), self.headers.get("Content-Encoding")))
+        return prefetch(_rechunk(codecs.decode_stream(self.raw_body(), self.headers.get("Content-Encoding"))))
 
     def _is_form(self) -> bool:
         # Only multipart bodies are forms: like ClickHouse, a urlencoded body (curl --data-binary's
@@ -402,7 +403,7 @@ class Handler(BaseHTTPRequestHandler):
                 if "Streaming query is not supported" not in str(exc):
                     raise ClickHouseError.from_engine(exc) from None
             else:
-                return _stream(engine, handle, header_cut)
+                return prefetch(_stream(engine, handle, header_cut))
         try:  # DDL, SHOW, INSERT ... SELECT and whole-document formats: run to completion
             result = conn.raw.query(statement, fmt, params=params)
         except Exception as exc:
@@ -536,13 +537,47 @@ def _rowbinary_header_length(first: bytes, lists: int) -> int:
 
 
 def _stream(engine, handle, header_length) -> Iterator[bytes]:
-    """Result chunks, the first whole and the rest without the repeated header.
+    """Result chunks, the first whole and the rest without the repeated header. Closing the
+    generator early (the client went away) cancels the engine's query."""
+    finished = False
+    header = None
+    try:
+        while True:
+            try:
+                chunk = engine.streaming_fetch_result(handle)
+            except Exception as exc:
+                finished = True
+                raise ClickHouseError.from_engine(exc) from None
+            data = chunk.bytes() if chunk is not None else b""
+            if chunk is None or (not data and chunk.rows_read() == 0):
+                finished = True
+                return
+            if header is not None and chunk.rows_read() == 0:
+                continue  # an empty block after the first adds nothing (the first carries the header)
+            if header is None:
+                header = data[: header_length(data)]
+            elif header and data.startswith(header):
+                data = data[len(header) :]
+            yield data
+    finally:
+        if not finished:
+            with contextlib.suppress(Exception):
+                engine.streaming_cancel_query(handle)
 
-    A producer thread fetches from the engine a few chunks ahead while the handler writes to the
-    socket, so the engine and the network work at the same time. All engine calls stay on that
-    thread; if the consumer goes away early (the client disconnected), it cancels the query.
+
+class _Raised:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def prefetch(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
+    """Run a chunk generator on its own thread, a few chunks ahead of the consumer.
+
+    Reading the socket, decoding and the engine's work then overlap with the other side of the
+    request. The generator runs and is closed on that one thread (chDB calls stay on one thread);
+    closing the returned generator early stops and closes the source.
     """
-    ahead: queue.Queue = queue.Queue(maxsize=4)
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
     done = object()
 
@@ -556,36 +591,23 @@ def _stream(engine, handle, header_length) -> Iterator[bytes]:
         return False
 
     def produce() -> None:
-        header = None
         try:
-            while not stop.is_set():
-                chunk = engine.streaming_fetch_result(handle)
-                data = chunk.bytes() if chunk is not None else b""
-                if chunk is None or (not data and chunk.rows_read() == 0):
-                    put(done)
-                    return
-                if header is not None and chunk.rows_read() == 0:
-                    continue  # an empty block after the first adds nothing (the first carries the header)
-                if header is None:
-                    header = data[: header_length(data)]
-                elif header and data.startswith(header):
-                    data = data[len(header) :]
-                if not put(data):
+            for chunk in chunks:
+                if not put(chunk):
                     break
-            with contextlib.suppress(Exception):
-                engine.streaming_cancel_query(handle)
-        except Exception as exc:  # handed to the consumer, which reports it like ClickHouse
-            put(ClickHouseError.from_engine(exc))
+            else:
+                put(done)
+        except BaseException as exc:  # re-raised on the consumer's thread
+            put(_Raised(exc))
+        finally:
+            chunks.close()
 
-    producer = threading.Thread(target=produce, name="result-producer", daemon=True)
+    producer = threading.Thread(target=produce, name="prefetch", daemon=True)
     producer.start()
     try:
-        while True:
-            item = ahead.get()
-            if item is done:
-                return
-            if isinstance(item, ClickHouseError):
-                raise item
+        while (item := ahead.get()) is not done:
+            if isinstance(item, _Raised):
+                raise item.exc
             yield item
     finally:
         stop.set()
