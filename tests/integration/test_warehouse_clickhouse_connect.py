@@ -158,3 +158,21 @@ def test_many_clients_at_once(warehouse, table):
         thread.join()
     assert errors == []
     assert get_client(warehouse).command(f"SELECT count() FROM {table}") == 8 * 5 * 100
+
+
+def test_async_clients_at_once(warehouse):
+    import asyncio
+
+    import clickhouse_connect
+
+    async def run() -> list[int]:
+        client = await clickhouse_connect.get_async_client(host=warehouse.host, port=warehouse.port)
+        try:
+            results = await asyncio.gather(
+                *(client.query(f"SELECT {n} + sleepEachRow(0.01)") for n in range(10))
+            )
+        finally:
+            await client.close()
+        return [result.result_rows[0][0] for result in results]
+
+    assert asyncio.run(run()) == list(range(10))
