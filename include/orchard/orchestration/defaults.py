@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from orchard import settings
 from orchard.alerting.notifier import RunFailureNotifier, TaskFailureNotifier
 
 OWNER = "data-platform"
-RETRIES = 2
-RETRY_DELAY = timedelta(minutes=2)
 MAX_ACTIVE_RUNS = 2  # bounds a backfill so it cannot overrun the warehouse
 
 
@@ -17,8 +16,8 @@ def default_args(**overrides: Any) -> dict[str, Any]:
     """Default args for every task: the notifier fires once, on the final failure (not on retries)."""
     return {
         "owner": OWNER,
-        "retries": RETRIES,
-        "retry_delay": RETRY_DELAY,
+        "retries": settings.TASK_RETRIES,
+        "retry_delay": timedelta(seconds=settings.TASK_RETRY_DELAY_S),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=15),
         "execution_timeout": timedelta(hours=2),

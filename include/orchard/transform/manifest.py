@@ -61,30 +61,42 @@ def load_manifest(manifest_path: Path | None = None) -> dict[str, Any]:
         ) from None
 
 
+PARSE_PROFILE = """orchard:
+  target: {target}
+  outputs:
+    {target}:
+      type: clickhouse
+      driver: http
+      host: {host}
+      port: {port}
+      user: {user}
+      password: ""
+      schema: {schema}
+      threads: 1
+"""
+
+
 def build_manifest(project_dir: Path | None = None, target: str | None = None) -> Path:
-    """Run `dbt parse` in-process. The profile is Cosmos's, with placeholder values: parsing needs
-    the adapter type, not a connection, so no warehouse or Airflow connection is required."""
+    """Run `dbt parse` in-process. Parsing needs the adapter type and the target's schema (node databases
+    depend on it), not a connection: no warehouse, password or Airflow connection is required."""
     settings.disable_telemetry()
     import tempfile
 
     from dbt.cli.main import dbtRunner
 
-    from orchard.transform.cosmos_config import profile_config
-
     project_dir = project_dir or settings.DBT_PROJECT_DIR
+    target = target or settings.DBT_AIRFLOW_TARGET
     if not (project_dir / "dbt_project.yml").exists():
         raise ManifestError(f"no dbt project at {project_dir} (dbt_project.yml missing)")
-    config = profile_config(target)
+    ch = settings.ClickHouseSettings.from_env()
     with tempfile.TemporaryDirectory(prefix="orchard-parse-") as tmp:
-        profiles = Path(tmp) / "profiles.yml"
-        with config.ensure_profile(desired_profile_path=profiles, use_mock_values=True) as (path, _env):
-            args = ["parse", "--project-dir", str(project_dir), "--profiles-dir", str(Path(path).parent)]
-            args += ["--profile", config.profile_name, "--target", config.target_name, "--log-path", tmp]
-            result = dbtRunner().invoke(args)
+        profile = PARSE_PROFILE.format(target=target, host=ch.host, port=ch.port, user=ch.user, schema=ch.database)
+        (Path(tmp) / "profiles.yml").write_text(profile)
+        args = ["parse", "--project-dir", str(project_dir), "--profiles-dir", tmp]
+        args += ["--profile", "orchard", "--target", target, "--log-path", tmp]
+        result = dbtRunner().invoke(args)
     if not result.success:
-        raise ManifestError(
-            f"`dbt parse` of {project_dir} failed: {result.exception or 'see the dbt output above'}"
-        )
+        raise ManifestError(f"`dbt parse` of {project_dir} failed: {result.exception or 'see the dbt output above'}")
     manifest = project_dir / "target" / "manifest.json"
     if project_dir == settings.DBT_PROJECT_DIR and manifest.resolve() != settings.DBT_MANIFEST_PATH.resolve():
         settings.DBT_MANIFEST_PATH.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,262 @@
+"""Local Airflow for Orchard: `up` starts the embedded warehouse and Airflow 3 (api-server, scheduler,
+dag-processor, triggerer) with SQLite metadata under .orchard/airflow; `down` stops what `up` started;
+`run` runs orchard_nightly once for the latest complete interval and prints a summary.
+
+Usage: python scripts/airflow_local.py up|down|status|run|env
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "include"))
+
+from orchard import settings  # noqa: E402
+
+BIN = Path(sys.executable).parent
+HOME = Path(os.environ.get("ORCHARD_AIRFLOW_HOME", settings.STATE_DIR / "airflow"))
+PIDS = HOME / "pids"
+LOGS = HOME / "service-logs"
+PORT = int(os.environ.get("ORCHARD_AIRFLOW_PORT", "8080"))
+USER = os.environ.get("ORCHARD_AIRFLOW_USER", "admin")
+SERVICES = {
+    "api-server": ["api-server", "--port", str(PORT)],
+    "scheduler": ["scheduler"],
+    "dag-processor": ["dag-processor"],
+    "triggerer": ["triggerer"],
+}
+
+
+def airflow_env() -> dict[str, str]:
+    """The environment every Airflow process of the local deployment shares."""
+    settings.disable_telemetry()
+    env = dict(os.environ)
+    db_url = os.environ.get("ORCHARD_AIRFLOW_DB_URL") or f"sqlite:///{HOME / 'airflow.db'}"
+    env.update(
+        {
+            "AIRFLOW_HOME": str(HOME),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "4"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{PORT}/execution/",
+            "AIRFLOW__API__BASE_URL": f"http://localhost:{PORT}/",
+            "AIRFLOW__API__PORT": str(PORT),
+            "AIRFLOW__CORE__AUTH_MANAGER": (
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(HOME / "passwords.json"),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "PYTHONPATH": str(ROOT / "include") + os.pathsep + env.get("PYTHONPATH", ""),
+        }
+    )
+    return env
+
+
+def password() -> str:
+    """The login password: ORCHARD_AIRFLOW_PASSWORD, else one generated once and kept in AIRFLOW_HOME."""
+    path = HOME / "passwords.json"
+    wanted = os.environ.get("ORCHARD_AIRFLOW_PASSWORD")
+    current = json.loads(path.read_text()).get(USER) if path.exists() else None
+    value = wanted or current or secrets.token_urlsafe(12)
+    if value != current:
+        HOME.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({USER: value}))
+        path.chmod(0o600)
+    return value
+
+
+def airflow(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "airflow"), *args], env=airflow_env(), check=check, **kwargs)
+
+
+def orchard(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "orchard"), *args], env=airflow_env(), check=check)
+
+
+def prepare() -> None:
+    """Manifest, metadata database, and the objects from airflow_settings.yaml."""
+    HOME.mkdir(parents=True, exist_ok=True)
+    print("• dbt manifest")
+    orchard("dbt", "manifest")
+    print(f"• Airflow metadata database ({airflow_env()['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'].split(':')[0]})")
+    airflow("db", "migrate", stdout=subprocess.DEVNULL)
+    print("• connections, pools and variables from airflow_settings.yaml")
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "import_airflow_settings.py"), str(ROOT / "airflow_settings.yaml")],
+        env=airflow_env(),
+        check=True,
+    )
+
+
+def warehouse_up() -> bool:
+    """Start the embedded warehouse unless something already answers; True if we started it."""
+    ch = settings.ClickHouseSettings.from_env()
+    try:
+        urllib.request.urlopen(f"{ch.url}/ping", timeout=2).read()
+        print(f"• warehouse already answering at {ch.url}")
+        return False
+    except OSError:
+        pass
+    print("• embedded warehouse")
+    orchard("warehouse", "start", "--port", str(ch.port))
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def _pid(name: str) -> int | None:
+    path = PIDS / f"{name}.pid"
+    if not path.exists():
+        return None
+    pid = int(path.read_text())
+    return pid if _alive(pid) else None
+
+
+def up(_: argparse.Namespace) -> None:
+    prepare()
+    pwd = password()
+    warehouse_up()
+    PIDS.mkdir(parents=True, exist_ok=True)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    for name, args in SERVICES.items():
+        if _pid(name):
+            print(f"• {name} already running (pid {_pid(name)})")
+            continue
+        log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child process
+        proc = subprocess.Popen(
+            [str(BIN / "airflow"), *args],
+            env=airflow_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so `down` stops its workers too
+        )
+        (PIDS / f"{name}.pid").write_text(str(proc.pid))
+        print(f"• {name} started (pid {proc.pid}, log {LOGS / f'{name}.log'})")
+    url = f"http://localhost:{PORT}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2).read()
+            break
+        except OSError:
+            time.sleep(1)
+    else:
+        sys.exit(f"Airflow did not answer at {url} within 120 s: see {LOGS}/api-server.log")
+    print(f"\nAirflow is up: {url}\n  login: {USER}  password: {pwd}")
+    print(f"  DAGs start paused: unpause orchard_nightly in the UI to schedule it.\n  logs: {LOGS}")
+    print("  stop everything with `make down`")
+
+
+def down(_: argparse.Namespace) -> None:
+    for name in reversed(list(SERVICES)):
+        pid = _pid(name)
+        if pid is None:
+            continue
+        os.killpg(pid, signal.SIGTERM)
+        for _ in range(60):
+            if not _alive(pid):
+                break
+            time.sleep(0.5)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+        (PIDS / f"{name}.pid").unlink(missing_ok=True)
+        print(f"• {name} stopped")
+    orchard("warehouse", "stop", check=False)
+
+
+def status(_: argparse.Namespace) -> None:
+    for name in SERVICES:
+        pid = _pid(name)
+        print(f"{name:14} " + (f"running (pid {pid})" if pid else "stopped"))
+    orchard("warehouse", "status", check=False)
+
+
+def latest_complete_interval_end(now: datetime | None = None) -> datetime:
+    """The end of the latest complete nightly interval: the most recent 02:00 UTC."""
+    now = now or datetime.now(UTC)
+    tick = now.replace(hour=2, minute=0, second=0, microsecond=0)
+    return tick if tick <= now else tick - timedelta(days=1)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run orchard_nightly once with `airflow dags test` and print what it did."""
+    prepare()
+    started = warehouse_up()
+    try:
+        _prepare_sample_data(args.scale)
+        logical = latest_complete_interval_end()
+        print(f"• orchard_nightly for the interval ending {logical.isoformat()} (airflow dags test)\n")
+        log_path = HOME / "run-nightly.log"
+        with log_path.open("w") as log:
+            airflow("dags", "test", "orchard_nightly", logical.isoformat(), check=False, stdout=log, stderr=log)
+        ok = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "run_summary.py"), "orchard_nightly", str(log_path)],
+            env=airflow_env(),
+        ).returncode
+    finally:
+        if started and args.stop_warehouse:
+            orchard("warehouse", "stop", check=False)
+        elif started:
+            print("The warehouse keeps running for you to look at the results; `orchard warehouse stop` stops it.")
+    sys.exit(ok)
+
+
+def _prepare_sample_data(scale: float) -> None:
+    """Sample source data for a machine without real sources: Instacart CSVs and the shop database."""
+    from orchard.sources.instacart.settings import DEFAULT_DIR
+
+    if not (DEFAULT_DIR / "orders.csv").exists():
+        print(f"• Instacart sample data at scale {scale} -> {DEFAULT_DIR}")
+        from orchard.sources.instacart.sample import write_sample
+
+        write_sample(DEFAULT_DIR, scale, 42)
+
+
+def env_cmd(_: argparse.Namespace) -> None:
+    """Print the environment as shell exports (to run `airflow` commands against the local deployment)."""
+    for key, value in airflow_env().items():
+        if key.startswith(("AIRFLOW", "ORCHARD")):
+            print(f"export {key}={json.dumps(value)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start the warehouse and Airflow, print URL and login").set_defaults(func=up)
+    sub.add_parser("down", help="stop what `up` started").set_defaults(func=down)
+    sub.add_parser("status", help="which services run").set_defaults(func=status)
+    sub.add_parser("env", help="print the Airflow environment as shell exports").set_defaults(func=env_cmd)
+    run_parser = sub.add_parser("run", help="run orchard_nightly once and print a summary")
+    run_parser.add_argument("--scale", type=float, default=float(os.environ.get("ORCHARD_SCALE", "0.01")))
+    run_parser.add_argument("--stop-warehouse", action="store_true", help="stop the warehouse afterwards")
+    run_parser.set_defaults(func=run)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Print what the latest run of a DAG did: tasks by state, rows loaded per source, dbt models built and
+tests passed, where to look next. Exit status 0 only if the run succeeded. Usage: run_summary.py DAG_ID [LOG]"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+
+def main(dag_id: str, log_path: str | None = None) -> int:
+    from airflow.models import DagRun, TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    from orchard import settings
+
+    with create_session() as session:
+        run = (
+            session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.start_date.desc()).first()
+        )
+        if run is None:
+            print(f"No run of {dag_id} found.")
+            return 1
+        tis = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=run.run_id).all()
+        xcoms = {
+            x.task_id: XComModel.deserialize_value(x)
+            for x in session.query(XComModel).filter_by(dag_id=dag_id, run_id=run.run_id, key="return_value")
+        }
+        states = Counter(str(ti.state.value if hasattr(ti.state, "value") else ti.state) for ti in tis)
+        failed = sorted(ti.task_id for ti in tis if str(ti.state) in {"failed", "TaskInstanceState.FAILED"})
+        print(f"{dag_id} run {run.run_id}: {run.state}")
+        print(f"  data interval: {run.data_interval_start} .. {run.data_interval_end}")
+        print("  tasks: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())))
+        if failed:
+            print("  failed: " + ", ".join(failed))
+        for task_id, value in sorted(xcoms.items()):
+            if task_id.startswith("extract_load.") and isinstance(value, dict):
+                if value.get("skipped"):
+                    print(f"  {value.get('source')}: not selected, nothing loaded")
+                else:
+                    rows = value.get("rows") or {}
+                    print(f"  rows loaded from {value.get('source')}: {sum(rows.values()):,} in {len(rows)} tables")
+        artifacts = xcoms.get("publish.dbt_artifacts")
+        if isinstance(artifacts, dict):
+            print(
+                f"  dbt: {artifacts.get('models_built', 0)} models built, {artifacts.get('tests_passed', 0)} tests "
+                f"passed, {artifacts.get('tests_failed', 0)} failed, {artifacts.get('snapshots', 0)} snapshots, "
+                f"{artifacts.get('seeds', 0)} seeds"
+            )
+        bi = xcoms.get("publish.bi_refresh")
+        if isinstance(bi, dict):
+            print(f"  dashboards checked: {', '.join(sorted(bi)) or 'none'}")
+    ch = settings.ClickHouseSettings.from_env()
+    print("\nWhere to look:")
+    print(f"  marts in the warehouse: {ch.url}  (e.g. SELECT * FROM marts.<table>; ops.dbt_run_results)")
+    print(f"  dbt docs: {settings.DBT_DOCS_DIR / 'index.html'}")
+    print("  alerts: `orchard alerts tail`")
+    if log_path:
+        print(f"  full run log: {log_path}")
+    print("  the Airflow UI: `make up`, then open the printed URL")
+    return 0 if str(run.state) in {"success", "DagRunState.SUCCESS"} else 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    sys.exit(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
