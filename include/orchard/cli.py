@@ -6,6 +6,7 @@ import typer
 
 from orchard.alerting.cli import app as alerts_app
 from orchard.settings import disable_telemetry
+from orchard.sources.sample_cli import app as sample_app
 from orchard.transform.cli import app as dbt_app
 from orchard.warehouse.cli import app as warehouse_app
 
@@ -19,6 +20,7 @@ app = typer.Typer(
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(dbt_app, name="dbt")
+app.add_typer(sample_app, name="sample")
 
 
 def main() -> None:
