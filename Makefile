@@ -1,5 +1,6 @@
 # The README's commands. `make test` and `make run` set everything up on a fresh clone.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,8 +19,10 @@ help:
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt 2>&1 \
+		| { grep -v "is ignored: it is neither a file nor a directory" || true; }
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e . 2>&1 \
+		| { grep -v "is ignored: it is neither a file nor a directory" || true; }
 	@touch $(STAMP)
 
 install: $(STAMP)
