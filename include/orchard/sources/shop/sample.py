@@ -152,9 +152,9 @@ def open_database(url: str) -> Engine:
             f"cannot open the shop database {safe_url(url)}: {exc.orig}; check --db (or ORCHARD_SHOP_DB_URL) "
             "and that the database server is running"
         ) from exc
-    except sa.exc.NoSuchModuleError as exc:
+    except (sa.exc.NoSuchModuleError, ImportError) as exc:
         raise ShopSampleError(
-            f"no SQLAlchemy driver for {safe_url(url)}: install it or use sqlite:///"
+            f"no database driver for {safe_url(url)} ({exc}): install the driver package or use a sqlite:/// URL"
         ) from exc
     return engine
 

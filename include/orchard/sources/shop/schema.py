@@ -37,8 +37,8 @@ PROMO_STATUSES = ("active", "inactive")
 STATE_TABLE = "_orchard_sim_state"
 
 
-def _uuid(name: str, **kw) -> Column:
-    return Column(name, String(36), **kw)
+def _uuid(name: str, *args, **kw) -> Column:
+    return Column(name, String(36), *args, **kw)
 
 
 def _money(name: str) -> Column:
