@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import uuid
 from datetime import datetime, timedelta
@@ -37,6 +38,13 @@ def write_instacart(folder: Path, **overrides: str) -> Path:
     for name, text in INSTACART.items():
         (folder / name).write_text(overrides.get(name.removesuffix(".csv"), text))
     return folder
+
+
+def closed_port() -> int:
+    """A local port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def data_lines(path: Path) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -32,6 +33,9 @@ KNOWN_ERRORS = (SourceDataError, TypeChangeRefused, WarehouseUnreachable, LoadEr
 
 def _configure_dlt() -> None:
     disable_telemetry()
+    # Orchard passes dlt its settings explicitly; dlt's Airflow provider would otherwise look up an
+    # Airflow Variable for every config value it resolves (hundreds per run, seconds in a task).
+    os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
     # we add _dlt_load_id to Arrow batches ourselves, so normalize can move files instead of rewriting
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = False
     dlt.config["runtime.dlthub_telemetry"] = False
