@@ -103,7 +103,7 @@ class Shop:
             for i in range(users):
                 uid = str(uuid.uuid4())
                 db.execute(
-                    "INSERT INTO users VALUES (?,?,?,?,?)",
+                    "INSERT INTO users (user_id, first_name, email, created_at, updated_at) VALUES (?,?,?,?,?)",
                     (uid, f"user{i}", f"u{n}_{i}@example.com", _ts(at), _ts(at + timedelta(seconds=i))),
                 )
             for old in self.orders[:ship]:
