@@ -1,0 +1,59 @@
+{{ config(order_by='kpi_name') }}
+
+-- Business KPIs against their targets (seed grocery_kpi_targets). A KPI is ON_TARGET when it meets its
+-- target in the good direction, AT_RISK within the tolerance (a fraction of the target), OFF_TARGET beyond.
+with
+
+orders as (
+    select * from {{ ref('fct_grocery_orders') }}
+),
+
+lines as (
+    select * from {{ ref('fct_grocery_order_lines') }}
+),
+
+customers as (
+    select * from {{ ref('rpt_grocery_customer_churn') }}
+),
+
+targets as (
+    select * from {{ ref('grocery_kpi_targets') }}
+),
+
+measured as (
+    select 'avg_basket_size' as kpi_name, toFloat64((select avgIf(basket_size, basket_size > 0) from orders)) as value
+    union all
+    select 'reorder_rate', (select sum(reordered) / countIf(order_number > 1) from lines)
+    union all
+    select 'avg_days_between_orders', (select avg(days_since_prior_order) from orders)
+    union all
+    select 'orders_per_customer', (select count(*) / uniqExact(user_id) from orders)
+    union all
+    select 'high_churn_risk_share', (select countIf(churn_risk = 'high') / count(*) from customers)
+    union all
+    select 'organic_share', (select countIf(is_organic) / count(*) from lines)
+    union all
+    select 'champions_share', (select countIf(lifecycle_segment = 'champions') / count(*) from customers)
+),
+
+final as (
+    select
+        measured.kpi_name as kpi_name,
+        targets.description as description,
+        round(measured.value, 4) as value,
+        targets.target as target,
+        targets.direction as direction,
+        targets.tolerance as tolerance,
+        multiIf(
+            measured.value is null or isNaN(measured.value), 'NO_DATA',
+            targets.direction = 'higher' and measured.value >= targets.target, 'ON_TARGET',
+            targets.direction = 'lower' and measured.value <= targets.target, 'ON_TARGET',
+            targets.direction = 'higher' and measured.value >= targets.target * (1 - targets.tolerance), 'AT_RISK',
+            targets.direction = 'lower' and measured.value <= targets.target * (1 + targets.tolerance), 'AT_RISK',
+            'OFF_TARGET'
+        ) as status
+    from measured
+    inner join targets on measured.kpi_name = targets.kpi_name
+)
+
+select * from final

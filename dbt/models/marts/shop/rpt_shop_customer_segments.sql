@@ -1,0 +1,48 @@
+{{ config(order_by='segment') }}
+
+-- Per customer segment (and for the top 20% by value): customers, revenue and its share, lifetime value,
+-- purchase frequency and basket size.
+with
+
+customers as (
+    select * from {{ ref('rpt_shop_customer_360') }}
+),
+
+grouped as (
+    select
+        segment,
+        count(*) as customers,
+        sum(toFloat64(lifetime_value)) as revenue,
+        avg(toFloat64(lifetime_value)) as avg_lifetime_value,
+        avg(orders) as avg_orders,
+        avgIf(orders_per_30_days, orders > 0) as avg_orders_per_30_days,
+        avgIf(avg_basket_units, orders > 0) as avg_basket_units
+    from customers
+    group by segment
+    union all
+    select
+        'top_20_percent' as segment,
+        count(*),
+        sum(toFloat64(lifetime_value)),
+        avg(toFloat64(lifetime_value)),
+        avg(orders),
+        avgIf(orders_per_30_days, orders > 0),
+        avgIf(avg_basket_units, orders > 0)
+    from customers
+    where is_top_20_percent
+),
+
+final as (
+    select
+        segment,
+        customers,
+        round(revenue, 2) as revenue,
+        {{ ratio('revenue', '(select sum(toFloat64(lifetime_value)) from customers)') }} as revenue_share,
+        round(avg_lifetime_value, 2) as avg_lifetime_value,
+        avg_orders,
+        avg_orders_per_30_days,
+        avg_basket_units
+    from grouped
+)
+
+select * from final
