@@ -30,7 +30,7 @@ TRAIN_LINES = 1_384_617
 PRODUCTS = 49_688
 
 MIN_SCALE = 1e-5  # two users: one train, one test
-CHUNK_USERS = 8_192
+CHUNK_USERS = 4_096  # ~350 MB peak whatever the scale
 MIN_ORDERS, MAX_ORDERS = 4, 100  # orders per user, the last one included
 MAX_BASKET = 145
 MAX_DAYS = 30
@@ -230,7 +230,13 @@ def _product_names(rng: np.random.Generator, aisle_of: np.ndarray, organic: np.n
         aisle = aisle_of[i] - 1
         words = nouns[aisle]
         is_produce = aisle_dept[aisle] == produce
-        modifiers = catalog.PRODUCE_MODIFIERS if is_produce else catalog.MODIFIERS
+        modifiers = (
+            catalog.PRODUCE_MODIFIERS
+            if is_produce
+            else catalog.NON_FOOD_MODIFIERS
+            if catalog.DEPARTMENTS[aisle_dept[aisle] - 1] in catalog.NON_FOOD_DEPARTMENTS
+            else catalog.MODIFIERS
+        )
         parts = ["Organic"] if organic[i] else []
         if with_brand[i] and not is_produce:
             parts.append(catalog.BRANDS[brand[i]])
