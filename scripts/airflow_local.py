@@ -64,6 +64,10 @@ def airflow_env() -> dict[str, str]:
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            # Catchup is on: start locally at the latest complete interval, not weeks of backlog.
+            "ORCHARD_NIGHTLY_START_DATE": os.environ.get(
+                "ORCHARD_NIGHTLY_START_DATE", (latest_complete_interval_end() - timedelta(days=1)).isoformat()
+            ),
             "PYTHONPATH": str(ROOT / "include") + os.pathsep + env.get("PYTHONPATH", ""),
         }
     )
@@ -96,11 +100,17 @@ def prepare() -> None:
     HOME.mkdir(parents=True, exist_ok=True)
     print("• dbt manifest")
     orchard("dbt", "manifest")
-    print(f"• Airflow metadata database ({airflow_env()['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'].split(':')[0]})")
+    print(
+        f"• Airflow metadata database ({airflow_env()['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'].split(':')[0]})"
+    )
     airflow("db", "migrate", stdout=subprocess.DEVNULL)
     print("• connections, pools and variables from airflow_settings.yaml")
     subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "import_airflow_settings.py"), str(ROOT / "airflow_settings.yaml")],
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "import_airflow_settings.py"),
+            str(ROOT / "airflow_settings.yaml"),
+        ],
         env=airflow_env(),
         check=True,
     )
@@ -212,7 +222,9 @@ def run(args: argparse.Namespace) -> None:
         print(f"• orchard_nightly for the interval ending {logical.isoformat()} (airflow dags test)\n")
         log_path = HOME / "run-nightly.log"
         with log_path.open("w") as log:
-            airflow("dags", "test", "orchard_nightly", logical.isoformat(), check=False, stdout=log, stderr=log)
+            airflow(
+                "dags", "test", "orchard_nightly", logical.isoformat(), check=False, stdout=log, stderr=log
+            )
         ok = subprocess.run(
             [sys.executable, str(ROOT / "scripts" / "run_summary.py"), "orchard_nightly", str(log_path)],
             env=airflow_env(),
@@ -221,7 +233,9 @@ def run(args: argparse.Namespace) -> None:
         if started and args.stop_warehouse:
             orchard("warehouse", "stop", check=False)
         elif started:
-            print("The warehouse keeps running for you to look at the results; `orchard warehouse stop` stops it.")
+            print(
+                "The warehouse keeps running for you to look at the results; `orchard warehouse stop` stops it."
+            )
     sys.exit(ok)
 
 
@@ -244,7 +258,9 @@ def env_cmd(_: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="start the warehouse and Airflow, print URL and login").set_defaults(func=up)
     sub.add_parser("down", help="stop what `up` started").set_defaults(func=down)

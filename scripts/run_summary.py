@@ -15,9 +15,7 @@ def main(dag_id: str, log_path: str | None = None) -> int:
     from orchard import settings
 
     with create_session() as session:
-        run = (
-            session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.start_date.desc()).first()
-        )
+        run = session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.start_date.desc()).first()
         if run is None:
             print(f"No run of {dag_id} found.")
             return 1
@@ -39,7 +37,9 @@ def main(dag_id: str, log_path: str | None = None) -> int:
                     print(f"  {value.get('source')}: not selected, nothing loaded")
                 else:
                     rows = value.get("rows") or {}
-                    print(f"  rows loaded from {value.get('source')}: {sum(rows.values()):,} in {len(rows)} tables")
+                    print(
+                        f"  rows loaded from {value.get('source')}: {sum(rows.values()):,} in {len(rows)} tables"
+                    )
         artifacts = xcoms.get("publish.dbt_artifacts")
         if isinstance(artifacts, dict):
             print(

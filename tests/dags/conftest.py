@@ -145,3 +145,36 @@ def alert_channels(http_listener, smtp_listener, monkeypatch):
         "smtp": smtp_listener,
         "slack_path": "/services/T000/B000/slack-secret-token",
     }
+
+
+FIXTURE_PROJECT = Path(__file__).parent / "fixtures" / "tiny_dbt"
+CLICKHOUSE_CONN = "AIRFLOW_CONN_CLICKHOUSE_DEFAULT"
+
+
+@pytest.fixture(scope="session")
+def tiny_project(tmp_path_factory) -> Path:
+    """A copy of the tiny dbt project with its manifest built; orchard.settings point at it for the session
+    (in-process through the settings module, in child processes through ORCHARD_DBT_* variables)."""
+    import shutil
+
+    from orchard import settings
+    from orchard.transform.manifest import build_manifest
+
+    project = tmp_path_factory.mktemp("tiny") / "dbt"
+    shutil.copytree(FIXTURE_PROJECT, project)
+    saved = (settings.DBT_PROJECT_DIR, settings.DBT_MANIFEST_PATH)
+    settings.DBT_PROJECT_DIR = project
+    settings.DBT_MANIFEST_PATH = project / "target" / "manifest.json"
+    os.environ["ORCHARD_DBT_PROJECT_DIR"] = str(project)
+    os.environ["ORCHARD_DBT_MANIFEST"] = str(settings.DBT_MANIFEST_PATH)
+    build_manifest(project)
+    yield project
+    settings.DBT_PROJECT_DIR, settings.DBT_MANIFEST_PATH = saved
+    os.environ.pop("ORCHARD_DBT_PROJECT_DIR", None)
+    os.environ.pop("ORCHARD_DBT_MANIFEST", None)
+
+
+def clickhouse_conn_json(port: int) -> str:
+    return json.dumps(
+        {"conn_type": "generic", "host": "127.0.0.1", "port": port, "login": "default", "schema": "default"}
+    )

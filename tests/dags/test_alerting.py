@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from typer.testing import CliRunner
+
 from orchard import settings
 from orchard.alerting.channels import dispatch
 from orchard.alerting.cli import app as alerts_app
 from orchard.alerting.message import Alert, first_lines, redact
-from typer.testing import CliRunner
 
 pytestmark = pytest.mark.dags
 

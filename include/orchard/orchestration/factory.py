@@ -51,7 +51,8 @@ class PipelineSpec:
 def _interval(context: dict[str, Any], bounded: bool) -> tuple[datetime | None, datetime | None]:
     if not bounded:
         return None, None
-    return context["data_interval_start"], context["data_interval_end"]
+    # A manual run without a logical date has no data interval in Airflow 3: it loads everything.
+    return context.get("data_interval_start"), context.get("data_interval_end")
 
 
 def _extract_load(spec: PipelineSpec) -> TaskGroup:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from orchard import settings
@@ -12,17 +12,18 @@ log = logging.getLogger(__name__)
 
 
 def _advance_shop(db_url: str, until: datetime) -> None:
-    """Let the shop sample app run up to the interval end, so the load has that day's activity to read."""
+    """Let the shop sample app run up to the interval end, so the load has that day's activity to read.
+
+    The simulation only moves forward: for a backfill of an earlier date the days are already there,
+    and a real shop database (not built by the simulator) is left alone.
+    """
+    from orchard.sources.shop.sample import ShopSampleError, simulate
+
+    last_day = (until - timedelta(microseconds=1)).date()
     try:
-        from orchard.sources.shop import sample
-    except ImportError:
-        log.warning("orchard.sources.shop.sample is not available: loading the shop database as it is")
-        return
-    advance = getattr(sample, "advance", None) or getattr(sample, "advance_to", None)
-    if advance is None:
-        log.warning("orchard.sources.shop.sample has no advance(): loading the shop database as it is")
-        return
-    advance(db_url, until)
+        simulate(db_url, until=last_day)
+    except ShopSampleError as exc:
+        log.info("shop sample database not advanced: %s", exc)
 
 
 def shop_db_url() -> str:

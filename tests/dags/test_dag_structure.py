@@ -1,0 +1,151 @@
+"""Structure of the pipeline DAGs for each render granularity: loads before models, snapshots after loads,
+freshness and publish downstream; and the refusals (missing/stale manifest, bad params, bad selector)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from orchard import settings
+from orchard.orchestration import factory
+
+pytestmark = pytest.mark.dags
+
+LOADS = {"extract_load.load_instacart", "extract_load.load_shop"}
+
+
+def ancestors(dag, task_id: str) -> set[str]:
+    return {t.task_id for t in dag.get_task(task_id).get_flat_relatives(upstream=True)}
+
+
+def descendants(dag, task_id: str) -> set[str]:
+    return {t.task_id for t in dag.get_task(task_id).get_flat_relatives(upstream=False)}
+
+
+def test_per_model_renders_one_task_per_node_between_loads_and_publish(tiny_project):
+    dag = factory.nightly_dag(granularity="model")
+    transform = {t for t in dag.task_ids if t.startswith("transform.")}
+    assert transform == {
+        "transform.tiny_labels_seed_build",
+        "transform.snap_tiny_labels_snapshot_build",
+        "transform.stg_tiny__numbers_model_build",
+        "transform.int_tiny__labelled_model_build",
+        "transform.fct_tiny_model_build",
+    }
+    # dbt's own order inside the group, loads before every model and snapshot.
+    assert "transform.stg_tiny__numbers_model_build" in ancestors(
+        dag, "transform.int_tiny__labelled_model_build"
+    )
+    assert "transform.tiny_labels_seed_build" in ancestors(dag, "transform.snap_tiny_labels_snapshot_build")
+    for task_id in transform:
+        assert ancestors(dag, task_id) >= LOADS, task_id
+    assert ancestors(dag, "source_freshness") >= LOADS
+    publish = {"publish.bi_refresh", "publish.dbt_docs", "publish.dbt_artifacts"}
+    assert publish <= set(dag.task_ids)
+    for task_id in publish:
+        assert transform | {"source_freshness"} <= ancestors(dag, task_id)
+    # each model task runs `dbt build` of the model: its tests are in the same task
+    assert type(dag.get_task("transform.fct_tiny_model_build")).__name__ == "DbtBuildLocalOperator"
+    assert [a.name for a in dag.get_task("transform.fct_tiny_model_build").outlets] == ["marts.fct_tiny"]
+    assert {a.name for a in dag.get_task("extract_load.load_shop").outlets} >= {
+        "raw_shop.orders",
+        "raw_shop.events",
+    }
+
+
+def test_per_layer_chains_layers_in_order(tiny_project):
+    dag = factory.nightly_dag(granularity="layer")
+    layers = ["seeds", "snapshots", "staging", "intermediate", "marts"]
+    ids = [f"transform.build_{layer}" for layer in layers]
+    assert {t for t in dag.task_ids if t.startswith("transform.")} == set(ids)
+    for before, after in zip(ids, ids[1:], strict=False):
+        assert dag.get_task(after).upstream_task_ids == {before}
+    assert dag.get_task("transform.build_marts").select == ["tag:marts"]
+    assert ancestors(dag, "transform.build_seeds") >= LOADS
+    assert "transform.build_marts" in ancestors(dag, "publish.bi_refresh")
+
+
+def test_per_tag_follows_the_dependencies_between_tags(tiny_project):
+    dag = factory.nightly_dag(granularity="tag")
+    assert {t for t in dag.task_ids if t.startswith("transform.")} == {
+        f"transform.build_{tag}" for tag in ("seeds", "snapshots", "staging", "intermediate", "marts")
+    }
+    # staging reads no seed: the two start in parallel, right after the loads
+    assert dag.get_task("transform.build_staging").upstream_task_ids == LOADS
+    assert dag.get_task("transform.build_intermediate").upstream_task_ids == {
+        "transform.build_staging",
+        "transform.build_seeds",
+    }
+    assert dag.get_task("transform.build_snapshots").upstream_task_ids == {"transform.build_seeds"}
+
+
+def test_intraday_builds_only_intraday_models_from_the_shop_load(tiny_project):
+    dag = factory.intraday_dag(granularity="model")
+    assert {t for t in dag.task_ids if t.startswith("transform.")} == {
+        "transform.stg_tiny__numbers_model_build"
+    }
+    assert {t for t in dag.task_ids if t.startswith("extract_load.")} == {"extract_load.load_shop"}
+    assert "publish.bi_refresh" not in dag.task_ids
+
+
+def test_full_refresh_passes_full_refresh_to_dbt(tiny_project):
+    dag = factory.full_refresh_dag(granularity="model")
+    assert dag.get_task("transform.fct_tiny_model_build").full_refresh is True
+    nightly = factory.nightly_dag(granularity="model")
+    assert nightly.get_task("transform.fct_tiny_model_build").full_refresh == "{{ params.full_refresh }}"
+
+
+def test_unknown_granularity_is_refused_with_the_choices(tiny_project):
+    with pytest.raises(ValueError, match="ORCHARD_RENDER_GRANULARITY.*model"):
+        factory.nightly_dag(granularity="folder")
+
+
+def test_missing_manifest_fails_the_import_and_says_how_to_build_it(tiny_project, monkeypatch, tmp_path):
+    from orchard.transform.manifest import ManifestError
+
+    monkeypatch.setattr(settings, "DBT_MANIFEST_PATH", tmp_path / "nope" / "manifest.json")
+    with pytest.raises(ManifestError, match="not found.*orchard dbt manifest"):
+        factory.nightly_dag()
+
+
+def test_stale_manifest_fails_the_import_and_names_the_newer_file(tiny_project):
+    from orchard.transform.manifest import ManifestError
+
+    model = tiny_project / "models" / "marts" / "fct_tiny.sql"
+    before = model.stat().st_mtime
+    later = settings.DBT_MANIFEST_PATH.stat().st_mtime + 5
+    os.utime(model, (later, later))
+    try:
+        with pytest.raises(ManifestError, match="fct_tiny.sql.*stale.*orchard dbt manifest"):
+            factory.nightly_dag()
+    finally:
+        os.utime(model, (before, before))
+    factory.nightly_dag()  # up to date again: renders
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("sources", ["instacart", "warehouse"]),
+        ("sources", "shop"),
+        ("full_refresh", "yes"),
+    ],
+)
+def test_trigger_params_are_validated(tiny_project, name, value):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    dag = factory.nightly_dag()
+    with pytest.raises(ParamValidationError):
+        dag.params.get_param(name).resolve(value)
+
+
+def test_adhoc_select_param_refuses_shell_metacharacters():
+    from airflow.sdk.exceptions import ParamValidationError
+
+    from orchard.orchestration.params import select
+
+    assert select().resolve("+fct_tiny tag:marts,tag:nightly") == "+fct_tiny tag:marts,tag:nightly"
+    for bad in ("fct; rm -rf /", "", "$(whoami)"):
+        with pytest.raises(ParamValidationError):
+            select().resolve(bad)
