@@ -223,3 +223,18 @@ def test_cli(tmp_path: Path) -> None:
     assert earlier.exit_code == 2 and "only moves forward" in earlier.output
     bad = runner.invoke(app, ["sample", "shop", "--until", "5 Oct", "--db", db])
     assert bad.exit_code == 2 and "is not a date" in bad.output
+
+
+def test_a_concurrent_run_is_detected_and_no_day_is_simulated_twice(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    simulate(url, until=START, start=START, seed=1)
+
+    def other_run_advances(day: date) -> None:  # a second process moves the database on meanwhile
+        if day == START + timedelta(days=1):
+            simulate(url, until=START + timedelta(days=2))
+
+    with pytest.raises(ShopSampleError, match="another run advanced"):
+        simulate(url, until=START + timedelta(days=4), progress=other_run_advances)
+    reference = f"sqlite:///{tmp_path / 'reference.db'}"
+    simulate(reference, until=START + timedelta(days=2), start=START, seed=1)
+    assert dump(url) == dump(reference)

@@ -432,22 +432,20 @@ def _check_out_dir(out: Path) -> None:
 class _CsvFile:
     """A Kaggle-style CSV written in batches: our own header, no quotes, written to .partial then renamed."""
 
-    def __init__(self, path: Path, schema: pa.Schema | None = None):
+    def __init__(self, path: Path, schema: pa.Schema):
         self.path = path
         self.partial = path.with_name(path.name + ".partial")
         self.file = open(self.partial, "wb")  # noqa: SIM115 - closed in close()
+        # Arrow quotes header names and strings; Kaggle quotes nothing in these files
         self.file.write((",".join(HEADERS[path.name]) + "\n").encode())
-        self.writer = None
-        if schema is not None:
-            options = pacsv.WriteOptions(include_header=False, quoting_style="none")
-            self.writer = pacsv.CSVWriter(self.file, schema, write_options=options)
+        options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+        self.writer = pacsv.CSVWriter(self.file, schema, write_options=options)
 
     def write(self, table: pa.Table) -> None:
         self.writer.write_table(table)
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+        self.writer.close()
         self.file.close()
 
     def commit(self) -> None:

@@ -221,6 +221,11 @@ def simulate(
         day = next_day
         while day <= until:
             with engine.begin() as conn:  # one transaction per day: a stopped run resumes at a whole day
+                expected = None if day == start else (day - timedelta(days=1)).isoformat()
+                if _read_state(conn).get("last_day") != expected:
+                    raise ShopSampleError(
+                        f"another run advanced {safe_url(url)} at the same time; run one simulation at a time"
+                    )
                 _simulate_day(conn, day, seed, first_day=day == start)
                 _write_state(conn, seed=str(seed), start=start.isoformat(), last_day=day.isoformat())
             days += 1
