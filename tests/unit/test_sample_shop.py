@@ -202,6 +202,14 @@ def test_foreign_database_is_refused(tmp_path: Path) -> None:
     engine.dispose()
     with pytest.raises(ShopSampleError, match="not built by `orchard sample shop`"):
         simulate(f"sqlite:///{path}", until=START)
+    app_db = tmp_path / "real_app.db"
+    engine = sa.create_engine(f"sqlite:///{app_db}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE customers (id INTEGER PRIMARY KEY)"))
+    with pytest.raises(ShopSampleError, match=r"already holds tables \(customers\).*left alone"):
+        simulate(f"sqlite:///{app_db}", until=START)
+    assert sa.inspect(engine).get_table_names() == ["customers"]  # nothing created in someone else's database
+    engine.dispose()
 
 
 def test_unreachable_database_is_refused() -> None:

@@ -133,7 +133,7 @@ def safe_url(url: str) -> str:
 
 
 def open_database(url: str) -> Engine:
-    """An engine on the shop database with its tables created; ShopSampleError if unreachable."""
+    """An engine on the shop database with its tables created; ShopSampleError if unreachable or foreign."""
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError as exc:
@@ -146,6 +146,13 @@ def open_database(url: str) -> Engine:
             raise ShopSampleError(f"cannot create {folder} for the shop database: {exc.strerror}") from exc
     try:
         engine = sa.create_engine(parsed)
+        existing = sorted(sa.inspect(engine).get_table_names())
+        if existing and schema.STATE_TABLE not in existing:  # someone else's database: leave it untouched
+            engine.dispose()
+            raise ShopSampleError(
+                f"{safe_url(url)} already holds tables ({', '.join(existing[:5])}) but no {schema.STATE_TABLE}: "
+                "it was not built by `orchard sample shop` and is left alone; use an empty --db"
+            )
         schema.metadata.create_all(engine)
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
         raise ShopSampleError(
