@@ -441,10 +441,11 @@ def _sign_up(d: _Day, first_day: bool) -> list[dict]:
         address = _address(d, created)
         first, last = d.rnd.choice(FIRST_NAMES), d.rnd.choice(LAST_NAMES)
         user = {
-            "user_id": d.uuid(),
+            "user_id": (user_id := d.uuid()),
             "first_name": first,
             "last_name": last,
-            "email": f"{first}.{last}.{d.rnd.getrandbits(32):08x}@example.com".lower(),
+            # emails are unique: 48 bits of the user id make a clash practically impossible
+            "email": f"{first}.{last}.{user_id[:8]}{user_id[9:13]}@example.com".lower(),
             "phone_number": None,
             "address_id": address["address_id"],
             "created_at": created,
