@@ -57,21 +57,37 @@ ranked as (
         *,
         rank() over (partition by department_id order by purchases desc) as rank_in_department,
         rank() over (order by purchases desc) as rank_overall,
-        sum(volume_share) over (
+        -- cumulated in whole lines, so the share before a product is exact at the class boundaries
+        sum(purchases) over (
             order by purchases desc, product_id rows between unbounded preceding and current row
-        ) as cumulative_share
+        ) as cumulative_purchases
     from measured
 ),
 
 classified as (
     select
-        *,
+        ranked.product_id as product_id,
+        ranked.product_name as product_name,
+        ranked.aisle_name as aisle_name,
+        ranked.department_id as department_id,
+        ranked.department_name as department_name,
+        ranked.purchases as purchases,
+        ranked.reorders as reorders,
+        ranked.reorder_rate as reorder_rate,
+        ranked.customers as customers,
+        ranked.customer_penetration as customer_penetration,
+        ranked.avg_cart_position as avg_cart_position,
+        ranked.volume_share as volume_share,
+        ranked.rank_in_department as rank_in_department,
+        ranked.rank_overall as rank_overall,
+        ranked.cumulative_purchases / totals.total_lines as cumulative_share,
         multiIf(
-            cumulative_share - volume_share < {{ var('abc_a_share') }}, 'A',
-            cumulative_share - volume_share < {{ var('abc_b_share') }}, 'B',
+            (ranked.cumulative_purchases - ranked.purchases) / totals.total_lines < {{ var('abc_a_share') }}, 'A',
+            (ranked.cumulative_purchases - ranked.purchases) / totals.total_lines < {{ var('abc_b_share') }}, 'B',
             'C'
         ) as abc_class
     from ranked
+    cross join totals
 ),
 
 final as (

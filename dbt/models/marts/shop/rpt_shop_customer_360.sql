@@ -39,10 +39,10 @@ final as (
         lifetime_value,
         avg_order_value,
         avg_basket_units,
-        -- orders per 30 days between the first order and the last one (at least one day)
+        -- orders per 30 days between the first and the last order (a window of at least 30 days)
         if(
             orders = 0, 0,
-            orders / greatest(dateDiff('day', first_order_at, last_order_at), 1) * 30
+            orders / greatest(dateDiff('day', first_order_at, last_order_at), 30) * 30
         ) as orders_per_30_days,
         value_rank,
         orders > 0 and value_rank <= ceil(buying_customers * 0.2) as is_top_20_percent,

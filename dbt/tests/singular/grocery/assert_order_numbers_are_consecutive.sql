@@ -1,0 +1,9 @@
+-- Every user's orders are numbered 1..n without gaps or repeats; returns the users that break it.
+select
+    user_id,
+    min(order_number) as first_number,
+    max(order_number) as last_number,
+    count(*) as orders
+from {{ ref('stg_instacart__orders') }}
+group by user_id
+having min(order_number) != 1 or max(order_number) != count(*) or uniqExact(order_number) != count(*)
