@@ -402,7 +402,7 @@ def _update_users(d: _Day, users: list[dict]) -> None:
             user["phone_number"] = _phone(d)
             d.update("users", user["user_id"], phone_number=user["phone_number"], updated_at=when)
             d.event(d.uuid(), "profile_completed", when, user["user_id"], f"{SITE}/account")
-        elif d.rnd.random() < 0.003:  # moves house
+        elif d.rnd.random() < 0.0005:  # moves house (a few a month)
             when = d.at(7, 23)
             address = _address(d, when)
             user["address_id"] = address["address_id"]
