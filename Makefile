@@ -10,12 +10,14 @@ export SCARF_NO_ANALYTICS := true
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: install lint test run help
+.PHONY: install lint test run up down status help browser
 
 help:
-	@echo "make run    set up, start the embedded warehouse, run Orchard's nightly pipeline once"
-	@echo "make test   set up and run the whole test suite (lint included)"
-	@echo "make lint   ruff, yamllint and sqlfluff"
+	@echo "make run     set up, start the embedded warehouse, run Orchard's nightly pipeline once"
+	@echo "make test    set up and run the whole test suite (lint included)"
+	@echo "make up      start Airflow 3 and the embedded warehouse; prints the UI's URL and login"
+	@echo "make down    stop what make up started"
+	@echo "make lint    ruff, yamllint and sqlfluff"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,8 +34,21 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint -s -c .yamllint.yml .
 
-test: lint
+# Debian's Chromium for the UI tests (a test tool's own browser download cannot work here).
+browser:
+	bash scripts/install_test_browser.sh
+
+test: lint browser
 	$(BIN)/pytest
 
 run: install
-	$(BIN)/orchard run
+	$(BIN)/python scripts/airflow_local.py run
+
+up: install
+	$(BIN)/python scripts/airflow_local.py up
+
+down:
+	$(BIN)/python scripts/airflow_local.py down
+
+status:
+	$(BIN)/python scripts/airflow_local.py status
