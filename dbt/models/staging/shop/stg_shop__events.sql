@@ -1,7 +1,10 @@
 with
 
 source as (
+    -- events land in a ReplacingMergeTree: until its background merge, a re-sent event can appear twice
     select * from {{ source('shop', 'events') }}
+    order by _loaded_at desc
+    limit 1 by event_id
 ),
 
 renamed as (
