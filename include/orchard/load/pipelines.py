@@ -39,6 +39,8 @@ def _configure_dlt() -> None:
     # we add _dlt_load_id to Arrow batches ourselves, so normalize can move files instead of rewriting
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = False
     dlt.config["runtime.dlthub_telemetry"] = False
+    # `replace` loads into <db>_staging and swaps with EXCHANGE TABLES: a failed load leaves the old table
+    dlt.config["destination.replace_strategy"] = "staging-optimized"
 
 
 def warehouse_columns(client: Any, database: str) -> dict[str, dict[str, str]]:
