@@ -1,7 +1,7 @@
 {{ config(order_by='check_name') }}
 
 -- One row per data-quality check on the grocery data: how many rows were checked, how many failed, the
--- issue rate and PASS/WARN/FAIL against dq_warn_rate / dq_fail_rate. Duplicates are counted on staging
+-- issue rate and PASS/WARN/FAIL. Duplicates are counted on staging
 -- (before the clean layer removes them); the other checks read the clean layer's flags.
 with
 
@@ -129,8 +129,12 @@ final as (
         toUInt64(checked_rows) as checked_rows,
         toUInt64(failed_rows) as failed_rows,
         if(checked_rows = 0, 0, failed_rows / checked_rows) as issue_rate,
+        -- a duplicate key, a dangling reference or a stale load is wrong at any rate; the other rules fail
+        -- above dq_fail_rate and warn above dq_warn_rate
         multiIf(
             checked_rows = 0, 'WARN',
+            failed_rows = 0, 'PASS',
+            check_category in ('duplicates', 'referential_integrity', 'freshness'), 'FAIL',
             failed_rows / checked_rows > {{ var('dq_fail_rate') }}, 'FAIL',
             failed_rows / checked_rows > {{ var('dq_warn_rate') }}, 'WARN',
             'PASS'
