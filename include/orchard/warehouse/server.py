@@ -144,6 +144,7 @@ class Handler(BaseHTTPRequestHandler):
     # -- request plumbing -------------------------------------------------------------------------
 
     def handle_request(self, method: str) -> None:
+        self.end_session = lambda: None  # run() replaces it inside a session
         query_id = str(uuid.uuid4())
         try:
             url = urlsplit(self.path)
@@ -269,18 +270,31 @@ class Handler(BaseHTTPRequestHandler):
             if request.read_only:
                 conn.execute("SET readonly = 2")  # as ClickHouse does for GET: settings may change, data not
         restore: list[str] = []
+        released = False
+
+        def end_session() -> None:
+            # Runs before the last bytes of the response go out: a client that sends its next
+            # request the moment it has read this response must find the session free.
+            nonlocal released
+            if released or session is None:
+                return
+            released = True
+            try:
+                for statement in restore:
+                    conn.execute(statement)
+            except ClickHouseError as exc:
+                self.log_error("could not restore session %s settings: %s", session.session_id, exc)
+            finally:
+                engine.release(session)
+
+        self.end_session = end_session
         try:
             restore = self.apply(conn, request, session is not None)
             self.execute(conn, request, body, session)
         finally:
-            try:
-                for statement in restore:
-                    conn.execute(statement)
-            finally:
-                if session is not None:
-                    engine.release(session)
-                else:
-                    conn.close()
+            end_session()
+            if session is None:
+                conn.close()
 
     def apply(self, conn: Connection, request: Request, in_session: bool) -> list[str]:
         """Apply URL settings and database; in a session, return the statements that undo them."""
@@ -434,6 +448,7 @@ class Handler(BaseHTTPRequestHandler):
             self.write_chunk(enc.compress(b"\n" + exc.body().encode()))
             self.close_connection = True
         self.write_chunk(enc.flush())
+        self.end_session()
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
@@ -459,6 +474,7 @@ class Handler(BaseHTTPRequestHandler):
         }
 
     def send_plain(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+        self.end_session()
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
