@@ -22,12 +22,21 @@ deduplicated as (
     limit 1 by aisle_id
 ),
 
+aisle_department_products as (
+    select
+        aisle_id,
+        department_id,
+        count(*) as products
+    from products
+    group by aisle_id, department_id
+),
+
 aisle_departments as (
     select
         aisle_id,
-        topK(1)(department_id)[1] as dominant_department_id,
-        uniqExact(department_id) as department_count
-    from products
+        argMax(department_id, products) as dominant_department_id,
+        count(*) as department_count
+    from aisle_department_products
     group by aisle_id
 ),
 

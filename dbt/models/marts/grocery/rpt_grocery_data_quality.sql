@@ -2,7 +2,34 @@
 
 -- One row per data-quality check on the grocery data: how many rows were checked, how many failed, the
 -- issue rate and PASS/WARN/FAIL. Duplicates are counted on staging
--- (before the clean layer removes them); the other checks read the clean layer's flags.
+-- (before the clean layer removes them); the other checks read the clean layer's flags. Freshness uses the load
+-- time (not a business column capped at 30), so it fires when the loads stop.
+{# (check name, category, checked table, relation, failed-rows expression): one row per check #}
+{% set checks = [
+    ('orders_missing_days_since_prior', 'completeness', 'orders', 'orders', 'countIf(dq_is_missing_gap)'),
+    ('products_missing_name', 'completeness', 'products', 'products', 'countIf(dq_is_missing_name)'),
+    ('order_lines_unknown_order', 'referential_integrity', 'order_lines', 'lines', 'countIf(dq_has_unknown_order)'),
+    ('order_lines_unknown_product', 'referential_integrity', 'order_lines', 'lines',
+        'countIf(dq_has_unknown_product)'),
+    ('products_unknown_aisle', 'referential_integrity', 'products', 'products', 'countIf(dq_has_unknown_aisle)'),
+    ('orders_duplicate_id', 'duplicates', 'orders', 'stg_orders', 'count(*) - uniqExact(order_id)'),
+    ('products_duplicate_id', 'duplicates', 'products', 'stg_products', 'count(*) - uniqExact(product_id)'),
+    ('order_lines_duplicate_key', 'duplicates', 'order_lines', 'stg_lines',
+        'count(*) - uniqExact(order_id, product_id)'),
+    ('orders_non_consecutive_number', 'business_rule', 'orders', 'orders', 'countIf(dq_breaks_order_sequence)'),
+    ('orders_first_order_with_gap', 'business_rule', 'orders', 'orders', 'countIf(dq_first_order_has_gap)'),
+    ('orders_gap_out_of_range', 'business_rule', 'orders', 'orders', 'countIf(dq_gap_out_of_range)'),
+    ('orders_invalid_time', 'business_rule', 'orders', 'orders', 'countIf(dq_invalid_time)'),
+    ('order_lines_reorder_on_first_order', 'business_rule', 'order_lines', 'lines_with_orders',
+        'countIf(reordered = 1 and order_number = 1)'),
+    ('order_lines_invalid_reordered', 'business_rule', 'order_lines', 'lines', 'countIf(dq_invalid_reordered)'),
+    ('order_lines_cart_position_gap', 'business_rule', 'orders', 'cart_positions', 'countIf(has_gap)'),
+    ('products_department_conflict', 'business_rule', 'products', 'products',
+        'countIf(dq_has_department_conflict)'),
+    ('orders_stale_load', 'freshness', 'orders', 'last_load',
+        "countIf(last_loaded_at < now64(6, 'UTC') - interval " ~ var('dq_stale_hours') ~ " hour)"),
+] %}
+
 with
 
 stg_orders as (
@@ -34,9 +61,15 @@ lines as (
 ),
 
 stg_lines as (
-    select order_id, product_id from stg_prior_lines
+    select
+        order_id,
+        product_id
+    from stg_prior_lines
     union all
-    select order_id, product_id from stg_train_lines
+    select
+        order_id,
+        product_id
+    from stg_train_lines
 ),
 
 cart_positions as (
@@ -48,77 +81,30 @@ cart_positions as (
     group by order_id
 ),
 
-checks as (
+lines_with_orders as (
     select
-        'orders_missing_days_since_prior' as check_name, 'completeness' as check_category,
-        'orders' as table_name, count(*) as checked_rows, countIf(dq_is_missing_gap) as failed_rows
-    from orders
-    union all
-    select
-        'products_missing_name', 'completeness', 'products', count(*), countIf(dq_is_missing_name)
-    from products
-    union all
-    select
-        'order_lines_unknown_order', 'referential_integrity', 'order_lines', count(*), countIf(dq_has_unknown_order)
-    from lines
-    union all
-    select
-        'order_lines_unknown_product', 'referential_integrity', 'order_lines', count(*),
-        countIf(dq_has_unknown_product)
-    from lines
-    union all
-    select
-        'products_unknown_aisle', 'referential_integrity', 'products', count(*), countIf(dq_has_unknown_aisle)
-    from products
-    union all
-    select 'orders_duplicate_id', 'duplicates', 'orders', count(*), count(*) - uniqExact(order_id)
-    from stg_orders
-    union all
-    select 'products_duplicate_id', 'duplicates', 'products', count(*), count(*) - uniqExact(product_id)
-    from stg_products
-    union all
-    select
-        'order_lines_duplicate_key', 'duplicates', 'order_lines', count(*),
-        count(*) - uniqExact(order_id, product_id)
-    from stg_lines
-    union all
-    select
-        'orders_non_consecutive_number', 'business_rule', 'orders', count(*), countIf(dq_breaks_order_sequence)
-    from orders
-    union all
-    select
-        'orders_first_order_with_gap', 'business_rule', 'orders', count(*), countIf(dq_first_order_has_gap)
-    from orders
-    union all
-    select 'orders_gap_out_of_range', 'business_rule', 'orders', count(*), countIf(dq_gap_out_of_range)
-    from orders
-    union all
-    select 'orders_invalid_time', 'business_rule', 'orders', count(*), countIf(dq_invalid_time)
-    from orders
-    union all
-    select
-        'order_lines_reorder_on_first_order', 'business_rule', 'order_lines', count(*),
-        countIf(lines.reordered = 1 and orders.order_number = 1)
+        lines.reordered as reordered,
+        orders.order_number as order_number
     from lines
     inner join orders on lines.order_id = orders.order_id
-    union all
-    select
-        'order_lines_invalid_reordered', 'business_rule', 'order_lines', count(*), countIf(dq_invalid_reordered)
-    from lines
-    union all
-    select 'order_lines_cart_position_gap', 'business_rule', 'orders', count(*), countIf(has_gap)
-    from cart_positions
-    union all
-    select
-        'products_department_conflict', 'business_rule', 'products', count(*),
-        countIf(dq_has_department_conflict)
-    from products
-    union all
-    -- loaded_at is the load time, not a capped business value, so this check fires when the loads stop
-    select
-        'orders_stale_load', 'freshness', 'orders', 1,
-        toUInt64(max(loaded_at) < now64(6, 'UTC') - interval {{ var('dq_stale_hours') }} hour)
+),
+
+last_load as (
+    select max(loaded_at) as last_loaded_at
     from orders
+),
+
+checks as (
+    {% for name, category, table_name, relation, failed in checks %}
+        select
+            '{{ name }}' as check_name,
+            '{{ category }}' as check_category,
+            '{{ table_name }}' as table_name,
+            count(*) as checked_rows,
+            {{ failed }} as failed_rows
+        from {{ relation }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 final as (

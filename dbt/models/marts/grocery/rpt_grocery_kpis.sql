@@ -2,6 +2,17 @@
 
 -- Business KPIs against their targets (seed grocery_kpi_targets). A KPI is ON_TARGET when it meets its
 -- target in the good direction, AT_RISK within the tolerance (a fraction of the target), OFF_TARGET beyond.
+{# (KPI name, relation, expression): one row per KPI #}
+{% set kpis = [
+    ('avg_basket_size', 'orders', 'avgIf(basket_size, basket_size > 0)'),
+    ('reorder_rate', 'lines', 'sum(reordered) / countIf(order_number > 1)'),
+    ('avg_days_between_orders', 'orders', 'avg(days_since_prior_order)'),
+    ('orders_per_customer', 'orders', 'count(*) / uniqExact(user_id)'),
+    ('high_churn_risk_share', 'customers', "countIf(churn_risk = 'high') / count(*)"),
+    ('organic_share', 'lines', 'countIf(is_organic) / count(*)'),
+    ('champions_share', 'customers', "countIf(lifecycle_segment = 'champions') / count(*)"),
+] %}
+
 with
 
 orders as (
@@ -21,19 +32,13 @@ targets as (
 ),
 
 measured as (
-    select 'avg_basket_size' as kpi_name, toFloat64((select avgIf(basket_size, basket_size > 0) from orders)) as value
-    union all
-    select 'reorder_rate', (select sum(reordered) / countIf(order_number > 1) from lines)
-    union all
-    select 'avg_days_between_orders', (select avg(days_since_prior_order) from orders)
-    union all
-    select 'orders_per_customer', (select count(*) / uniqExact(user_id) from orders)
-    union all
-    select 'high_churn_risk_share', (select countIf(churn_risk = 'high') / count(*) from customers)
-    union all
-    select 'organic_share', (select countIf(is_organic) / count(*) from lines)
-    union all
-    select 'champions_share', (select countIf(lifecycle_segment = 'champions') / count(*) from customers)
+    {% for name, relation, expression in kpis %}
+        select
+            '{{ name }}' as kpi_name,
+            toFloat64({{ expression }}) as value
+        from {{ relation }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 final as (

@@ -53,8 +53,11 @@ pairs as (
     from baskets
     array join
         arrayFlatten(
-            arrayMap((product, position) -> arrayMap(other -> (product, other), arraySlice(basket, position + 1)),
-                basket, arrayEnumerate(basket))
+            arrayMap(
+                (product, position) -> arrayMap(other -> (product, other), arraySlice(basket, position + 1)),
+                basket,
+                arrayEnumerate(basket)
+            )
         ) as pair
     group by product_a_id, product_b_id
     having pair_orders >= {{ var('basket_min_pair_orders') }}

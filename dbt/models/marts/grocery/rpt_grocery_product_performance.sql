@@ -59,7 +59,7 @@ ranked as (
         rank() over (order by purchases desc) as rank_overall,
         -- cumulated in whole lines, so the share before a product is exact at the class boundaries
         sum(purchases) over (
-            order by purchases desc, product_id rows between unbounded preceding and current row
+            order by purchases desc, product_id asc rows between unbounded preceding and current row
         ) as cumulative_purchases
     from measured
 ),

@@ -18,7 +18,7 @@ totals as (
 ranked as (
     select
         users.*,
-        row_number() over (order by users.lifetime_value desc, users.user_id) as value_rank,
+        row_number() over (order by users.lifetime_value desc, users.user_id asc) as value_rank,
         totals.buying_customers as buying_customers,
         totals.total_revenue as total_revenue
     from users

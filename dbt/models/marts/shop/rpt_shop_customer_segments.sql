@@ -22,12 +22,12 @@ grouped as (
     union all
     select
         'top_20_percent' as segment,
-        count(*),
-        sum(toFloat64(lifetime_value)),
-        avg(toFloat64(lifetime_value)),
-        avg(orders),
-        avgIf(orders_per_30_days, orders > 0),
-        avgIf(avg_basket_units, orders > 0)
+        count(*) as customers,
+        sum(toFloat64(lifetime_value)) as revenue,
+        avg(toFloat64(lifetime_value)) as avg_lifetime_value,
+        avg(orders) as avg_orders,
+        avgIf(orders_per_30_days, orders > 0) as avg_orders_per_30_days,
+        avgIf(avg_basket_units, orders > 0) as avg_basket_units
     from customers
     where is_top_20_percent
 ),

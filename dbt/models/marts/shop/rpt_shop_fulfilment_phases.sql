@@ -19,13 +19,13 @@ products as (
 by_dimension as (
     select
         'shipping_service' as dimension,
-        coalesce(shipping_service, 'not shipped') as dimension_value,
+        coalesce(fulfilment.shipping_service, 'not shipped') as dimension_value,
         fulfilment.*
     from fulfilment
     union all
     select
         'promo' as dimension,
-        coalesce(promo_id, 'no promo') as dimension_value,
+        coalesce(fulfilment.promo_id, 'no promo') as dimension_value,
         fulfilment.*
     from fulfilment
     union all
@@ -46,9 +46,9 @@ final as (
         countIf(shipped_at is not null) as shipped_orders,
         countIf(delivered_at is not null) as delivered_orders,
         round(avg(hours_to_ship), 2) as avg_hours_to_ship,
-        round(quantile(0.5)(hours_to_ship), 2) as median_hours_to_ship,
+        round(median(hours_to_ship), 2) as median_hours_to_ship,
         round(avg(hours_in_transit), 2) as avg_hours_in_transit,
-        round(quantile(0.5)(hours_in_transit), 2) as median_hours_in_transit,
+        round(median(hours_in_transit), 2) as median_hours_in_transit,
         round(avg(hours_to_deliver), 2) as avg_hours_to_deliver,
         {{ ratio('countIf(is_late)', 'countIf(delivered_at is not null)') }} as late_delivery_rate
     from by_dimension

@@ -16,9 +16,13 @@ bounds as (
 ),
 
 weeks as (
-    select arrayJoin(
-        arrayMap(offset -> first_week + toIntervalWeek(offset), range(toUInt64(dateDiff('week', first_week, last_week) + 1)))
-    ) as week_start
+    select
+        arrayJoin(
+            arrayMap(
+                week_offset -> first_week + toIntervalWeek(week_offset),
+                range(toUInt64(dateDiff('week', first_week, last_week) + 1))
+            )
+        ) as week_start
     from bounds
 ),
 

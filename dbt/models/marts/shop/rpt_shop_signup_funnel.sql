@@ -42,13 +42,25 @@ ordering_users as (
 ),
 
 steps as (
-    select 1 as step_number, 'signup_started' as step_name, (select count(*) from started_sessions) as entities
+    select
+        1 as step_number,
+        'signup_started' as step_name,
+        (select count(*) from started_sessions) as entities
     union all
-    select 2, 'account_created', (select count(*) from created_users)
+    select
+        2 as step_number,
+        'account_created' as step_name,
+        (select count(*) from created_users) as entities
     union all
-    select 3, 'profile_completed', (select count(*) from completed_users)
+    select
+        3 as step_number,
+        'profile_completed' as step_name,
+        (select count(*) from completed_users) as entities
     union all
-    select 4, 'first_order', (select count(*) from ordering_users)
+    select
+        4 as step_number,
+        'first_order' as step_name,
+        (select count(*) from ordering_users) as entities
 ),
 
 measured as (
@@ -67,7 +79,9 @@ final as (
         entities,
         previous_entities,
         toInt64(previous_entities) - toInt64(entities) as drop_off,
-        if(previous_entities = 0, 0, (toInt64(previous_entities) - toInt64(entities)) / previous_entities) as drop_off_rate,
+        if(
+            previous_entities = 0, 0, (toInt64(previous_entities) - toInt64(entities)) / previous_entities
+        ) as drop_off_rate,
         {{ ratio('entities', 'previous_entities') }} as conversion_from_previous,
         step_number > 1
         and drop_off_rate = max(if(step_number > 1, drop_off_rate, -1)) over () as is_largest_drop_off
