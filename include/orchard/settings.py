@@ -33,6 +33,11 @@ DBT_AIRFLOW_TARGET = os.environ.get("ORCHARD_AIRFLOW_DBT_TARGET", "prod")
 RENDER_GRANULARITY = os.environ.get("ORCHARD_RENDER_GRANULARITY", "model")  # model | tag | layer
 EXECUTION_MODE = os.environ.get("ORCHARD_EXECUTION_MODE", "local")  # local | watcher
 CLICKHOUSE_POOL = "clickhouse"
+# dbt grants need ClickHouse access control, which the embedded warehouse lacks: on only when asked for.
+DBT_ENABLE_GRANTS = os.environ.get("ORCHARD_DBT_ENABLE_GRANTS", "false").lower() in {"1", "true", "yes"}
+# `airflow dags test` in 3.3.2 crashes finishing a successful run of a DAG with a deadline alert
+# (DagRun.update_state looks the alert up by a dict instead of its id): runs under `dags test` turn it off.
+DEADLINE_ALERTS = os.environ.get("ORCHARD_DEADLINE_ALERTS", "true").lower() in {"1", "true", "yes"}
 TASK_RETRIES = int(os.environ.get("ORCHARD_TASK_RETRIES", "2"))
 TASK_RETRY_DELAY_S = float(os.environ.get("ORCHARD_TASK_RETRY_DELAY_S", "120"))
 NIGHTLY_START_DATE = os.environ.get("ORCHARD_NIGHTLY_START_DATE", "2026-11-01T00:00:00+00:00")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))  # dagtest_helpers, imported by the run tests
+
 # Airflow reads AIRFLOW_HOME when it is first imported: set it before any test module imports airflow.
 _HOME = Path(tempfile.mkdtemp(prefix="orchard-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_HOME)
@@ -148,7 +150,6 @@ def alert_channels(http_listener, smtp_listener, monkeypatch):
 
 
 FIXTURE_PROJECT = Path(__file__).parent / "fixtures" / "tiny_dbt"
-CLICKHOUSE_CONN = "AIRFLOW_CONN_CLICKHOUSE_DEFAULT"
 
 
 @pytest.fixture(scope="session")
@@ -174,7 +175,36 @@ def tiny_project(tmp_path_factory) -> Path:
     os.environ.pop("ORCHARD_DBT_MANIFEST", None)
 
 
-def clickhouse_conn_json(port: int) -> str:
-    return json.dumps(
-        {"conn_type": "generic", "host": "127.0.0.1", "port": port, "login": "default", "schema": "default"}
+@pytest.fixture(scope="session")
+def dag_warehouse(tmp_path_factory):
+    """A warehouse of the DAG tier's own: DAG runs write prod-named databases (staging, marts, raw_*),
+    which must not meet other tiers' tables in the session warehouse."""
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    root = tmp_path_factory.mktemp("dag-warehouse")
+    log = open(root / "server.log", "wb")  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchard.warehouse.server", "--path", str(root / "data"), "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"GET /ping HTTP/1.0\r\n\r\n")
+                if b"Ok." in sock.recv(1024):
+                    break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"warehouse did not start: {(root / 'server.log').read_text()}") from None
+            time.sleep(0.2)
+    from orchard.settings import ClickHouseSettings
+
+    yield ClickHouseSettings(port=port)
+    proc.terminate()
+    proc.wait(timeout=30)

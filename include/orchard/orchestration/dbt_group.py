@@ -140,6 +140,9 @@ def _per_model(select: list[str], full_refresh: Any, execution_mode: str | None)
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             test_behavior=TestBehavior.BUILD,
+            # A test over two models (relationships) runs in its own task after both: inside one model's
+            # `dbt build` it would query a model that is not built yet.
+            should_detach_multiple_parents_tests=True,
             select=list(select),
             emit_datasets=False,
         ),

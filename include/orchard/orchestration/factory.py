@@ -94,6 +94,7 @@ def _source_freshness():
 def _render_vars(context: dict[str, Any], template: dict[str, str]) -> dict[str, str]:
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
     return {
+        **template,
         "data_interval_start": start.isoformat() if start else "",
         "data_interval_end": end.isoformat() if end else "",
     }
@@ -116,7 +117,11 @@ def _publish() -> TaskGroup:
             from orchard.transform.runner import run_dbt
 
             settings.DBT_DOCS_DIR.mkdir(parents=True, exist_ok=True)
-            run_dbt(["docs", "generate"], target_path=settings.DBT_DOCS_DIR)
+            run_dbt(
+                ["docs", "generate"],
+                target_path=settings.DBT_DOCS_DIR,
+                dbt_vars={"enable_grants": settings.DBT_ENABLE_GRANTS},
+            )
             return str(settings.DBT_DOCS_DIR / "index.html")
 
         @task(task_id="dbt_artifacts", pool=settings.CLICKHOUSE_POOL)
@@ -217,7 +222,7 @@ def nightly_dag(**kwargs: Any) -> DAG:
         doc_md=NIGHTLY_DOC,
         tags=["nightly"],
         catchup=True,
-        deadline=nightly_deadline(),
+        deadline=nightly_deadline() if settings.DEADLINE_ALERTS else None,
     )
     return pipeline_dag(spec, **kwargs)
 

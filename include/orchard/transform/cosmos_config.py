@@ -19,6 +19,7 @@ EXECUTION_MODES = {"local": ExecutionMode.LOCAL, "watcher": ExecutionMode.WATCHE
 DBT_VARS = {
     "data_interval_start": "{{ data_interval_start.isoformat() if data_interval_start else '' }}",
     "data_interval_end": "{{ data_interval_end.isoformat() if data_interval_end else '' }}",
+    "enable_grants": settings.DBT_ENABLE_GRANTS,
 }
 
 

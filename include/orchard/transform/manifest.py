@@ -90,13 +90,17 @@ def build_manifest(project_dir: Path | None = None, target: str | None = None) -
         raise ManifestError(f"no dbt project at {project_dir} (dbt_project.yml missing)")
     ch = settings.ClickHouseSettings.from_env()
     with tempfile.TemporaryDirectory(prefix="orchard-parse-") as tmp:
-        profile = PARSE_PROFILE.format(target=target, host=ch.host, port=ch.port, user=ch.user, schema=ch.database)
+        profile = PARSE_PROFILE.format(
+            target=target, host=ch.host, port=ch.port, user=ch.user, schema=ch.database
+        )
         (Path(tmp) / "profiles.yml").write_text(profile)
         args = ["parse", "--project-dir", str(project_dir), "--profiles-dir", tmp]
         args += ["--profile", "orchard", "--target", target, "--log-path", tmp]
         result = dbtRunner().invoke(args)
     if not result.success:
-        raise ManifestError(f"`dbt parse` of {project_dir} failed: {result.exception or 'see the dbt output above'}")
+        raise ManifestError(
+            f"`dbt parse` of {project_dir} failed: {result.exception or 'see the dbt output above'}"
+        )
     manifest = project_dir / "target" / "manifest.json"
     if project_dir == settings.DBT_PROJECT_DIR and manifest.resolve() != settings.DBT_MANIFEST_PATH.resolve():
         settings.DBT_MANIFEST_PATH.parent.mkdir(parents=True, exist_ok=True)

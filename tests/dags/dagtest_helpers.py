@@ -1,0 +1,61 @@
+"""Helpers for the DAG tier's real runs: the child environment and one `airflow dags test` run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CLICKHOUSE_CONN = "AIRFLOW_CONN_CLICKHOUSE_DEFAULT"
+
+
+def clickhouse_conn_json(port: int) -> str:
+    return json.dumps(
+        {"conn_type": "generic", "host": "127.0.0.1", "port": port, "login": "default", "schema": "default"}
+    )
+
+
+def dag_env(warehouse, state_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment of an `airflow dags test` child: this tier's Airflow home, warehouse and state."""
+    env = {
+        **os.environ,
+        CLICKHOUSE_CONN: clickhouse_conn_json(warehouse.port),
+        **warehouse.env(),
+        "ORCHARD_STATE_DIR": str(state_dir),
+        "ORCHARD_ALERT_LOG": str(state_dir / "alerts.jsonl"),
+        "ORCHARD_TASK_RETRIES": "1",
+        "ORCHARD_TASK_RETRY_DELAY_S": "0",
+        "ORCHARD_DEADLINE_ALERTS": "false",  # see orchard.settings.DEADLINE_ALERTS
+        **extra,
+    }
+    return env
+
+
+def run_dag(dag_id: str, logical_date: str, env: dict[str, str], conf: dict | None = None) -> dict:
+    """`airflow dags test` one run; return {run_id, state, tasks: {task_id: (state, try_number)}, xcom}."""
+    cmd = [str(Path(sys.executable).parent / "airflow"), "dags", "test", dag_id, logical_date]
+    if conf is not None:
+        cmd += ["-c", json.dumps(conf)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    from airflow.models import DagRun, TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        run = session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
+        assert run is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
+        tis = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=run.run_id).all()
+        xcom = {
+            x.task_id: XComModel.deserialize_value(x)
+            for x in session.query(XComModel).filter_by(dag_id=dag_id, run_id=run.run_id, key="return_value")
+        }
+        return {
+            "run_id": run.run_id,
+            "state": str(run.state),
+            "interval": (run.data_interval_start, run.data_interval_end),
+            "tasks": {ti.task_id: (str(ti.state), ti.try_number) for ti in tis},
+            "xcom": xcom,
+            "output": proc.stdout[-20000:] + proc.stderr[-20000:],
+        }
