@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,6 +30,40 @@ from .settings import BLOCK_SIZE, FILES, FileSpec
 
 ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "string": pa.string()}
 PATTERNS = {"int": INT_RE, "float": FLOAT_RE}
+
+
+class PacedFile(io.RawIOBase):
+    """A file that lets Arrow's CSV reader read only a few blocks ahead of the batches consumed.
+
+    Arrow's streaming reader otherwise reads the whole file ahead of a slower consumer, so memory
+    would grow with the file. `consumed()` is called per batch; a read waits (at most `wait_s`,
+    so a batch spanning several blocks can never deadlock) while `ahead` reads are outstanding.
+    """
+
+    def __init__(self, path: Path, ahead: int = 3, wait_s: float = 5.0) -> None:
+        super().__init__()
+        self._raw = path.open("rb")
+        self._slots = threading.Semaphore(ahead)
+        self._wait_s = wait_s
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        self._slots.acquire(timeout=self._wait_s)
+        return self._raw.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def consumed(self) -> None:
+        self._slots.release()
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def is_nullable(spec: FileSpec, column: str) -> bool:
@@ -139,30 +176,33 @@ def read_batches(
         malformed.append(row)
         return "skip"
 
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(block_size=block_size, use_threads=True),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in header},
-            strings_can_be_null=True,
-            null_values=[""],
-            quoted_strings_can_be_null=False,
-        ),
-    )
-    load_id = current_load_id()
-    for batch in reader:
+    def flush_malformed() -> None:
         while malformed:
             row = malformed.pop(0)
             reason = f"malformed row: expected {row.expected_columns} fields, got {row.actual_columns}"
             quarantine.add(spec.table, reason, row.text, path.name, row.number)
-        if batch.num_rows == 0:
-            continue
-        typed = _validate(batch, spec, extra, quarantine, path.name)
-        if typed is None:
-            continue
-        typed = enforce_warehouse_types(typed, spec.table, database, existing)
-        yield add_load_columns(typed, loaded_at, load_id)
-    for row in malformed:
-        reason = f"malformed row: expected {row.expected_columns} fields, got {row.actual_columns}"
-        quarantine.add(spec.table, reason, row.text, path.name, row.number)
+
+    load_id = current_load_id()
+    with PacedFile(path) as handle:
+        reader = pacsv.open_csv(
+            handle,
+            read_options=pacsv.ReadOptions(block_size=block_size, use_threads=True),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        for batch in reader:
+            handle.consumed()
+            flush_malformed()
+            if batch.num_rows == 0:
+                continue
+            typed = _validate(batch, spec, extra, quarantine, path.name)
+            if typed is None:
+                continue
+            typed = enforce_warehouse_types(typed, spec.table, database, existing)
+            yield add_load_columns(typed, loaded_at, load_id)
+    flush_malformed()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from orchard.settings import DATA_DIR
 
 # Arrow CSV block size: memory per batch stays flat whatever the file size.
-BLOCK_SIZE = 16 << 20
+BLOCK_SIZE = 8 << 20
 DATASET_NAME = "raw_instacart"
 
 
