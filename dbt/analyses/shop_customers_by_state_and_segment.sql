@@ -6,4 +6,4 @@ select
     round(sum(toFloat64(lifetime_value)), 2) as revenue
 from {{ ref('rpt_shop_customer_360') }}
 group by state, segment
-order by state, customers desc
+order by state asc, customers desc

@@ -14,4 +14,4 @@ from (
         limit 10
     )
 )
-order by dimension, avg_hours_to_deliver desc
+order by dimension asc, avg_hours_to_deliver desc

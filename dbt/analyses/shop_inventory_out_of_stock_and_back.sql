@@ -6,4 +6,4 @@ select
     current_inventory
 from {{ ref('rpt_shop_inventory_history') }}
 where went_out_of_stock_and_came_back
-order by stockouts desc, product_name
+order by stockouts desc, product_name asc

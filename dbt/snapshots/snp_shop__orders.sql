@@ -10,17 +10,17 @@
     )
 }}
 
-select
-    toString(order_id) as order_id,
-    toString(user_id) as user_id,
-    toString(status) as status,
-    nullIf(toString(tracking_id), '') as tracking_id,
-    nullIf(toString(shipping_service), '') as shipping_service,
-    {{ to_utc_timestamp('estimated_delivery_at') }} as estimated_delivery_at,
-    {{ to_utc_timestamp('delivered_at') }} as delivered_at,
-    {{ to_utc_timestamp('updated_at', required=true) }} as updated_at
-from {{ source('shop', 'orders') }}
-order by _loaded_at desc
-limit 1 by order_id
+    select
+        toString(order_id) as order_id,
+        toString(user_id) as user_id,
+        toString(status) as status,
+        nullIf(toString(tracking_id), '') as tracking_id,
+        nullIf(toString(shipping_service), '') as shipping_service,
+        {{ to_utc_timestamp('estimated_delivery_at') }} as estimated_delivery_at,
+        {{ to_utc_timestamp('delivered_at') }} as delivered_at,
+        {{ to_utc_timestamp('updated_at', required=true) }} as updated_at
+    from {{ source('shop', 'orders') }}
+    order by _loaded_at desc
+    limit 1 by order_id
 
 {% endsnapshot %}

@@ -9,14 +9,14 @@
     )
 }}
 
-select
-    toString(product_id) as product_id,
-    name as product_name,
-    cast(price as Decimal(18, 2)) as price,
-    toInt64(inventory) as inventory,
-    {{ to_utc_timestamp('updated_at', required=true) }} as updated_at
-from {{ source('shop', 'products') }}
-order by _loaded_at desc
-limit 1 by product_id
+    select
+        toString(product_id) as product_id,
+        name as product_name,
+        cast(price as Decimal(18, 2)) as price,
+        toInt64(inventory) as inventory,
+        {{ to_utc_timestamp('updated_at', required=true) }} as updated_at
+    from {{ source('shop', 'products') }}
+    order by _loaded_at desc
+    limit 1 by product_id
 
 {% endsnapshot %}
