@@ -40,6 +40,7 @@ DBT_ENABLE_GRANTS = os.environ.get("ORCHARD_DBT_ENABLE_GRANTS", "false").lower()
 DEADLINE_ALERTS = os.environ.get("ORCHARD_DEADLINE_ALERTS", "true").lower() in {"1", "true", "yes"}
 TASK_RETRIES = int(os.environ.get("ORCHARD_TASK_RETRIES", "2"))
 TASK_RETRY_DELAY_S = float(os.environ.get("ORCHARD_TASK_RETRY_DELAY_S", "120"))
+NIGHTLY_CATCHUP = os.environ.get("ORCHARD_NIGHTLY_CATCHUP", "true").lower() in {"1", "true", "yes"}
 NIGHTLY_START_DATE = os.environ.get("ORCHARD_NIGHTLY_START_DATE", "2026-11-01T00:00:00+00:00")
 DBT_DOCS_DIR = Path(os.environ.get("ORCHARD_DBT_DOCS_DIR", STATE_DIR / "dbt-docs"))
 DBT_ARTIFACTS_DIR = Path(os.environ.get("ORCHARD_DBT_ARTIFACTS_DIR", STATE_DIR / "dbt-artifacts"))

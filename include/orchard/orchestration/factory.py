@@ -221,7 +221,7 @@ def nightly_dag(**kwargs: Any) -> DAG:
         schedule=CronDataIntervalTimetable("0 2 * * *", timezone="UTC"),
         doc_md=NIGHTLY_DOC,
         tags=["nightly"],
-        catchup=True,
+        catchup=settings.NIGHTLY_CATCHUP,
         deadline=nightly_deadline() if settings.DEADLINE_ALERTS else None,
     )
     return pipeline_dag(spec, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,10 +21,15 @@ def _advance_shop(db_url: str, until: datetime) -> None:
     from orchard.sources.shop.sample import ShopSampleError, simulate
 
     last_day = (until - timedelta(microseconds=1)).date()
-    try:
-        simulate(db_url, until=last_day)
-    except ShopSampleError as exc:
-        log.info("shop sample database not advanced: %s", exc)
+    lock_path = settings.STATE_DIR / "shop-sample.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    # Runs of a backfill load in parallel; the simulation must advance one at a time.
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            simulate(db_url, until=last_day)
+        except ShopSampleError as exc:
+            log.info("shop sample database not advanced: %s", exc)
 
 
 def shop_db_url() -> str:
@@ -64,4 +70,9 @@ def load_source(
     else:
         raise ValueError(f"unknown source {source!r}: expected one of instacart, shop")
     log.info("%s", report.format())
-    return {"source": source, "rows": dict(report.rows), "quarantined": dict(report.quarantined)}
+    return {
+        "source": source,
+        "rows": dict(report.rows),
+        "quarantined": dict(report.quarantined),
+        "interval": list(report.interval) if report.interval else None,
+    }

@@ -1,0 +1,55 @@
+"""Orchard's local Airflow for real: `make up` output, a backfill through the REST API, the UI links."""
+
+from __future__ import annotations
+
+import urllib.request
+from datetime import datetime
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_up_prints_the_url_and_the_login(airflow_up):
+    assert airflow_up.url in airflow_up.up_output
+    assert "login: admin" in airflow_up.up_output and airflow_up.password in airflow_up.up_output
+
+
+def test_settings_yaml_is_imported(airflow_up):
+    pool = airflow_up.api("GET", "/pools/clickhouse")
+    assert pool["slots"] == 4
+    conn = airflow_up.api("GET", "/connections/clickhouse_default")
+    assert conn["conn_type"] == "generic" and conn["host"] == "127.0.0.1"
+
+
+def test_backfill_of_three_dates_gives_three_runs_bounded_by_their_dates(airflow_up):
+    airflow_up.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
+    backfill = airflow_up.api(
+        "POST",
+        "/backfills",
+        {
+            "dag_id": "orchard_nightly",
+            "from_date": "2026-11-10T02:00:00Z",
+            "to_date": "2026-11-12T02:00:00Z",
+            "dag_run_conf": {"sources": ["shop"]},
+            "max_active_runs": 2,
+        },
+    )
+    assert backfill["dag_id"] == "orchard_nightly"
+    runs = [r for r in airflow_up.runs("orchard_nightly") if r["run_type"] == "backfill"]
+    assert len(runs) == 3
+    finished = airflow_up.wait_for_runs("orchard_nightly", {r["dag_run_id"] for r in runs})
+    assert {r["state"] for r in finished.values()} == {"success"}, finished
+    ends = sorted(r["data_interval_end"][:10] for r in finished.values())
+    assert ends == ["2026-11-11", "2026-11-12", "2026-11-13"]  # logical dates 10..12 = interval starts
+    for run_id, run in finished.items():
+        shop = airflow_up.xcom("orchard_nightly", run_id, "extract_load.load_shop")
+        start, end = (datetime.fromisoformat(v.replace("Z", "+00:00")) for v in shop["interval"])
+        assert start == datetime.fromisoformat(run["data_interval_start"].replace("Z", "+00:00"))
+        assert end == datetime.fromisoformat(run["data_interval_end"].replace("Z", "+00:00"))
+        assert airflow_up.xcom("orchard_nightly", run_id, "extract_load.load_instacart")["skipped"] is True
+
+
+def test_plugin_serves_the_dashboards_page(airflow_up):
+    page = urllib.request.urlopen(f"{airflow_up.url}/orchard/dashboards", timeout=30).read().decode()
+    assert "Orchard dashboards" in page
