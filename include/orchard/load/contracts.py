@@ -241,7 +241,7 @@ def duplicate_key_mask(table: pa.Table, key: list[str]) -> pa.Array | None:
         # sorting int64 is several times faster than hashing here; files sorted by key skip even that
         if np.all(ints[1:] > ints[:-1]):
             return None
-        ordered = np.sort(ints)
+        ordered = np.sort(ints, kind="stable")  # timsort: fast on the nearly sorted keys files have
         if not np.any(ordered[1:] == ordered[:-1]):
             return None
     elif table.select(key).group_by(key, use_threads=False).aggregate([]).num_rows == table.num_rows:
