@@ -237,3 +237,21 @@ def test_new_column_is_added_and_reported(load, ch, db, loaded, tmp_path):
     shelves = ch.query(f"SELECT shelf FROM `{db}`.aisles ORDER BY aisle_id").result_rows
     assert shelves == [("A1",), (None,), ("C3",)]
     assert ch.command(f"SELECT count() FROM `{db}`.aisles") == 3
+
+
+def test_cli_loads_and_prints_the_report(warehouse, ch, db, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from orchard.cli import app
+
+    monkeypatch.setenv("ORCHARD_DLT_DIR", str(tmp_path / "dlt"))
+    folder = write_instacart(tmp_path / "files")
+    result = CliRunner().invoke(app, ["load", "instacart", "--dir", str(folder), "--database", db])
+    assert result.exit_code == 0, result.output
+    assert f"Loaded instacart into {db}" in result.output
+    assert counts(ch, db)["orders"] == INSTACART_ROWS["orders"]
+    assert (tmp_path / "dlt" / f"orchard_{db}").is_dir()
+    (folder / "aisles.csv").unlink()
+    result = CliRunner().invoke(app, ["load", "instacart", "--dir", str(folder), "--database", db])
+    assert result.exit_code == 1
+    assert "Missing file aisles.csv" in result.output

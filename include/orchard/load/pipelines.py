@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,12 @@ from orchard.load.report import LoadError, LoadReport
 from orchard.settings import STATE_DIR, ClickHouseSettings, disable_telemetry
 from orchard.warehouse.client import WarehouseUnreachable, get_client, unreachable_message
 
-PIPELINES_DIR = STATE_DIR / "dlt"
+
+def pipelines_dir_default() -> Path:
+    """Where dlt keeps its working folders: $ORCHARD_DLT_DIR, else <state dir>/dlt (read per call)."""
+    return Path(os.environ.get("ORCHARD_DLT_DIR") or STATE_DIR / "dlt")
+
+
 Interval = tuple[datetime, datetime]
 KNOWN_ERRORS = (SourceDataError, TypeChangeRefused, WarehouseUnreachable, LoadError)
 
@@ -95,6 +102,19 @@ def _quarantine_resource(quarantine: Quarantine, loaded_at: datetime, load_id: s
     )
 
 
+@contextmanager
+def pipeline_lock(pipelines_dir: Path, name: str) -> Iterator[None]:
+    """One run at a time per pipeline on this machine (Airflow may start two dates of a backfill at once):
+    dlt's working folder and incremental state are not made for concurrent runs."""
+    pipelines_dir.mkdir(parents=True, exist_ok=True)
+    with (pipelines_dir / f"{name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_pipeline(
     source_name: str,
     make_source: Callable[[Quarantine, dict[str, dict[str, str]], datetime], Any],
@@ -103,9 +123,21 @@ def run_pipeline(
     pipelines_dir: str | Path | None = None,
     progress: str | None = None,
     interval: tuple[str, str] | None = None,
-    after_extract: Callable[[LoadReport], None] | None = None,
 ) -> LoadReport:
     """Extract, normalize and load one source; refuse bad input before anything is written."""
+    with pipeline_lock(Path(pipelines_dir or pipelines_dir_default()), f"orchard_{database}"):
+        return _run_locked(source_name, make_source, database, settings, pipelines_dir, progress, interval)
+
+
+def _run_locked(
+    source_name: str,
+    make_source: Callable[[Quarantine, dict[str, dict[str, str]], datetime], Any],
+    database: str,
+    settings: ClickHouseSettings | None,
+    pipelines_dir: str | Path | None,
+    progress: str | None,
+    interval: tuple[str, str] | None,
+) -> LoadReport:
     _configure_dlt()
     started = time.monotonic()
     settings = settings or ClickHouseSettings.from_env()
@@ -119,15 +151,13 @@ def run_pipeline(
             pipeline_name=f"orchard_{database}",
             destination=http_destination(settings),
             dataset_name=database,
-            pipelines_dir=str(pipelines_dir or PIPELINES_DIR),
+            pipelines_dir=str(pipelines_dir or pipelines_dir_default()),
             progress=progress or NULL_COLLECTOR,
         )
         try:
             source = make_source(quarantine, before, loaded_at)
             extracted = pipeline.extract(source, loader_file_format="parquet")
             report.load_ids = list(extracted.loads_ids)
-            if after_extract:
-                after_extract(report)
             if quarantine.total:
                 main_id = report.load_ids[-1] if report.load_ids else ""
                 more = pipeline.extract(
