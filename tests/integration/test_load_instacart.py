@@ -255,3 +255,18 @@ def test_cli_loads_and_prints_the_report(warehouse, ch, db, tmp_path, monkeypatc
     result = CliRunner().invoke(app, ["load", "instacart", "--dir", str(folder), "--database", db])
     assert result.exit_code == 1
     assert "Missing file aisles.csv" in result.output
+
+
+def test_an_interval_loads_its_daily_drop_folder(load, ch, db, tmp_path):
+    from datetime import UTC, datetime
+
+    write_instacart(tmp_path / "drops")
+    text = "aisle_id,aisle\n1,prepared soups salads\n"
+    write_instacart(tmp_path / "drops" / "2026-11-21", aisles=text)
+    report = load(
+        tmp_path / "drops", interval=(datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC))
+    )
+    assert report.rows["aisles"] == 1
+    assert report.interval == ("2026-11-21T00:00:00+00:00", "2026-11-22T00:00:00+00:00")
+    report = load(tmp_path / "drops")
+    assert report.rows["aisles"] == 3
