@@ -34,7 +34,6 @@ def pipelines_dir_default() -> Path:
     return Path(os.environ.get("ORCHARD_DLT_DIR") or STATE_DIR / "dlt")
 
 
-Interval = tuple[datetime, datetime]
 KNOWN_ERRORS = (SourceDataError, TypeChangeRefused, WarehouseUnreachable, LoadError)
 
 
@@ -48,6 +47,8 @@ def _configure_dlt() -> None:
     dlt.config["runtime.dlthub_telemetry"] = False
     # `replace` loads into <db>_staging and swaps with EXCHANGE TABLES: a failed load leaves the old table
     dlt.config["destination.replace_strategy"] = "staging-optimized"
+    # parquet's own encodings (dictionary, RLE) keep files small; snappy on top costs CPU at both ends
+    dlt.config["data_writer.compression"] = "none"
 
 
 def warehouse_columns(client: Any, database: str) -> dict[str, dict[str, str]]:
