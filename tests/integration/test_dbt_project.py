@@ -290,3 +290,35 @@ def test_docs_generate(dbt):
     assert "model.orchard.rpt_grocery_market_basket" in catalog["nodes"]
     columns = catalog["nodes"]["model.orchard.rpt_grocery_market_basket"]["columns"]
     assert "lift" in columns
+
+
+@pytest.mark.parametrize(
+    ("target", "marts", "ops", "snapshots"),
+    [("prod", "marts", "ops", "snapshots"), ("ci", "ci_marts", "ci_ops", "ci_snapshots")],
+)
+def test_schemas_map_to_databases_per_target(dbt, target, marts, ops, snapshots):
+    # prod builds into the fixed databases BI reads; other targets prefix them with the target's schema
+    subprocess.run(
+        [
+            str(DBT),
+            "parse",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target",
+            target,
+            "--target-path",
+            str(dbt.root / f"parse-{target}"),
+            "--log-path",
+            str(dbt.root / "logs"),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "ORCHARD_DBT_SCHEMA": target},
+    )
+    nodes = json.loads((dbt.root / f"parse-{target}" / "manifest.json").read_text())["nodes"]
+    assert nodes["model.orchard.fct_grocery_orders"]["schema"] == marts
+    assert nodes["model.orchard.rpt_ops_model_durations"]["schema"] == ops
+    assert nodes["snapshot.orchard.snp_shop__orders"]["schema"] == snapshots
+    assert nodes["model.orchard.stg_shop__orders"]["schema"] == marts.replace("marts", "staging")
