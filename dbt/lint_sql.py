@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""sqlfluff over the dbt project (ClickHouse dialect, dbt templater), for `make lint`.
+
+sqlfluff's dbt templater always opens a dbt connection, and dbt-clickhouse connects eagerly, so linting
+needs a warehouse. When ORCHARD_CLICKHOUSE_* (or the defaults) reach one, it is used; otherwise a throwaway
+embedded warehouse is started on a temporary path and a free port, and stopped afterwards.
+
+Usage: dbt/lint_sql.py [PATH ...]   (default: models snapshots analyses tests/singular)
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from orchard.settings import ClickHouseSettings, disable_telemetry
+from orchard.warehouse import lifecycle
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_PATHS = ["models", "snapshots", "analyses", "tests/singular"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sqlfluff(paths: list[str], env: dict) -> int:
+    cmd = [str(Path(sys.executable).parent / "sqlfluff"), "lint", *paths, "--processes", "2"]
+    return subprocess.run(cmd, cwd=HERE, env=env).returncode
+
+
+def main() -> int:
+    disable_telemetry()
+    paths = sys.argv[1:] or DEFAULT_PATHS
+    settings = ClickHouseSettings.from_env()
+    if lifecycle.ping(settings.host, settings.port):
+        return sqlfluff(paths, {**os.environ, **settings.env()})
+    with tempfile.TemporaryDirectory(prefix="orchard-lint-") as tmp:
+        port = free_port()
+        log = Path(tmp) / "warehouse.log"
+        proc = lifecycle.spawn(Path(tmp) / "warehouse", "127.0.0.1", port, log)
+        try:
+            lifecycle.wait_ready(proc, "127.0.0.1", port, log)
+            return sqlfluff(paths, {**os.environ, **ClickHouseSettings(port=port).env()})
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
