@@ -6,6 +6,8 @@ DAG is covered by test_nightly_run.py and by `make run`.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from dagtest_helpers import dag_env, run_dag
 
@@ -43,8 +45,10 @@ def test_nightly_with_real_loads_and_models_fills_the_marts(
     run = run_dag("orchard_nightly", "2026-11-20T02:00:00+00:00", env)
 
     failed = {t: s for t, (s, _) in run["tasks"].items() if s != "success"}
-    alerts = (tmp_path / "alerts.jsonl").read_text() if (tmp_path / "alerts.jsonl").exists() else ""
-    assert run["state"] == "success", (failed, alerts[-6000:])
+    if run["state"] != "success":
+        log = tmp_path / "alerts.jsonl"
+        errors = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        pytest.fail(f"run failed: {failed}\n" + "\n".join(f"{a['task_id']}: {a['error']}" for a in errors))
     loads = {
         run["xcom"][f"extract_load.load_{s}"]["source"]: run["xcom"][f"extract_load.load_{s}"]
         for s in ("instacart", "shop")
