@@ -270,3 +270,16 @@ def test_an_interval_loads_its_daily_drop_folder(load, ch, db, tmp_path):
     assert report.interval == ("2026-11-21T00:00:00+00:00", "2026-11-22T00:00:00+00:00")
     report = load(tmp_path / "drops")
     assert report.rows["aisles"] == 3
+
+
+def test_unbalanced_quote_is_quarantined_with_the_lines_it_joins(load, ch, db, tmp_path):
+    # the quote opened on line 1 closes on line 3, leaving one 5-field "row" in a 4-column file
+    text = (
+        'product_id,product_name,aisle_id,department_id\n1,"Cookies,1\n2,Salt,2,2\n3,Tea",3,1,9\n4,Soap,1,1\n'
+    )
+    report = load(write_instacart(tmp_path / "files", products=text))
+    assert ch.query(f"SELECT product_id FROM `{db}`.products").result_rows == [(4,)]
+    (row,) = quarantined(ch, db)
+    assert row["reason"] == "malformed row: unbalanced quote joins 3 lines into one row"
+    assert row["raw_row"].startswith('1,"Cookies,1\n2,Salt,2,2\n3,Tea"')
+    assert report.quarantined == {"products": 1}

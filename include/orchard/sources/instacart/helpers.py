@@ -180,6 +180,9 @@ def read_batches(
         while malformed:
             row = malformed.pop(0)
             reason = f"malformed row: expected {row.expected_columns} fields, got {row.actual_columns}"
+            if (lines := row.text.count("\n") + 1) > 1:
+                # an unbalanced quote runs to the next quote: those lines are this one row now
+                reason = f"malformed row: unbalanced quote joins {lines} lines into one row"
             quarantine.add(spec.table, reason, row.text, path.name, row.number)
 
     load_id = current_load_id()
