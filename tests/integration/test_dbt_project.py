@@ -54,7 +54,12 @@ class Dbt:
             "--vars",
             json.dumps(all_vars),
         ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "DO_NOT_TRACK": "1"})
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DO_NOT_TRACK": "1", "ORCHARD_DBT_SCHEMA": "ci"},
+        )
         # `dbt source freshness` writes its results to sources.json, every other command to run_results.json
         artifact = "sources.json" if args[:2] == ("source", "freshness") else "run_results.json"
         results_file = self.root / "target" / artifact
