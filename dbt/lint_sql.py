@@ -31,7 +31,9 @@ def free_port() -> int:
 
 
 def sqlfluff(paths: list[str], env: dict) -> int:
-    cmd = [str(Path(sys.executable).parent / "sqlfluff"), "lint", *paths, "--processes", "2"]
+    # one process: forked workers would share the templater's dbt connection, i.e. one ClickHouse session,
+    # and the server refuses concurrent queries in a session (SESSION_IS_LOCKED)
+    cmd = [str(Path(sys.executable).parent / "sqlfluff"), "lint", *paths, "--processes", "1"]
     return subprocess.run(cmd, cwd=HERE, env=env).returncode
 
 
