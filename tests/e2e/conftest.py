@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -52,7 +53,18 @@ class Airflow:
             method=method,
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
         )
-        return json.loads(urllib.request.urlopen(request, timeout=60).read() or b"{}")
+        for attempt in range(10):
+            try:
+                return json.loads(urllib.request.urlopen(request, timeout=60).read() or b"{}")
+            except urllib.error.HTTPError as exc:
+                # the api-server answers 503 for a moment when its workers are saturated on 2 shared cores
+                if exc.code != 503 or attempt == 9:
+                    raise
+            except urllib.error.URLError:
+                if attempt == 9:
+                    raise
+            time.sleep(3)
+        raise AssertionError("unreachable")
 
     def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
