@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from graphlib import TopologicalSorter
 from typing import Any
@@ -131,6 +132,10 @@ def _per_model(select: list[str], full_refresh: Any, execution_mode: str | None)
 
     data = manifest()
     mode = (execution_mode or settings.EXECUTION_MODE).lower()
+    # bench/orchestration compares rendering from the manifest with `dbt ls`; DAGs always use the manifest.
+    load_method = (
+        LoadMode.DBT_LS if os.environ.get("ORCHARD_COSMOS_LOAD_METHOD") == "dbt_ls" else LoadMode.DBT_MANIFEST
+    )
     extra: dict[str, Any] = {"callback": capture_run_results} if mode == "local" else {}
     group = DbtTaskGroup(
         group_id="transform",
@@ -138,7 +143,7 @@ def _per_model(select: list[str], full_refresh: Any, execution_mode: str | None)
         profile_config=profile_config(),
         execution_config=execution_config(mode),
         render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST,
+            load_method=load_method,
             test_behavior=TestBehavior.BUILD,
             # A test over two models (relationships) runs in its own task after both: inside one model's
             # `dbt build` it would query a model that is not built yet.

@@ -1,0 +1,224 @@
+"""Orchestration benchmark: `python bench/orchestration/bench.py [--scale 0.01] [--modes local,watcher]`.
+
+Prints, in one run:
+1. DAG-file parse time of orchard_nightly rendered from the manifest vs. from `dbt ls` (fresh processes,
+   imports excluded), and their ratio;
+2. the wall time of one orchard_nightly run at the given scale under each Cosmos execution mode, on the
+   local deployment (scheduler, triggerer, LocalExecutor; scripts/airflow_local.py up);
+3. the per-task overhead of a Cosmos model task in each run: task duration minus dbt's own node time.
+Everything runs on free ports under a temp directory; nothing of the user's .orchard is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+PARSE_SNIPPET = """
+import os, sys, time
+from orchard.settings import disable_telemetry; disable_telemetry()
+import airflow.sdk, cosmos  # imports are not parse time
+from airflow.dag_processing.dagbag import DagBag
+start = time.perf_counter()
+bag = DagBag(dag_folder=sys.argv[1])
+elapsed = time.perf_counter() - start
+assert not bag.import_errors, bag.import_errors
+print(elapsed, len(bag.dags["orchard_nightly"].tasks))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def parse_time(env: dict[str, str], load_method: str) -> tuple[float, int]:
+    proc = subprocess.run(
+        [PY, "-c", PARSE_SNIPPET, str(ROOT / "dags" / "orchard_nightly.py")],
+        env={
+            **env,
+            "ORCHARD_COSMOS_LOAD_METHOD": load_method,
+            "AIRFLOW__COSMOS__ENABLE_CACHE_DBT_LS": "False",
+            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "600",
+        },
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        sys.exit(f"parsing orchard_nightly ({load_method}) failed:\n{proc.stderr[-3000:]}")
+    seconds, tasks = proc.stdout.strip().splitlines()[-1].split()
+    return float(seconds), int(tasks)
+
+
+class Deployment:
+    """One local Airflow deployment (scripts/airflow_local.py) in its own state directory."""
+
+    def __init__(self, mode: str, scale: float, base: Path):
+        self.state = base / mode
+        self.port, ch_port = free_port(), free_port()
+        conn = {
+            "conn_type": "generic",
+            "host": "127.0.0.1",
+            "port": ch_port,
+            "login": "default",
+            "schema": "default",
+        }
+        self.env = {
+            **os.environ,
+            "ORCHARD_STATE_DIR": str(self.state),
+            "ORCHARD_AIRFLOW_PORT": str(self.port),
+            "ORCHARD_AIRFLOW_PASSWORD": "bench",
+            "ORCHARD_CLICKHOUSE_PORT": str(ch_port),
+            "AIRFLOW_CONN_CLICKHOUSE_DEFAULT": json.dumps(conn),
+            "ORCHARD_EXECUTION_MODE": mode,
+            "ORCHARD_NIGHTLY_CATCHUP": "false",
+            "ORCHARD_NIGHTLY_START_DATE": "2099-01-01T00:00:00+00:00",  # no scheduled run competes with ours
+            "ORCHARD_TASK_RETRIES": "1",
+            "ORCHARD_TASK_RETRY_DELAY_S": "5",
+        }
+        self.env.pop("AIRFLOW_HOME", None)
+        self.scale = scale
+        self.url = f"http://localhost:{self.port}"
+
+    def script(self, *args: str) -> None:
+        subprocess.run(
+            [PY, str(ROOT / "scripts" / "airflow_local.py"), *args],
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def api(self, method: str, path: str, body: dict | None = None) -> dict:
+        token_req = urllib.request.Request(
+            f"{self.url}/auth/token",
+            data=json.dumps({"username": "admin", "password": "bench"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        token = json.loads(urllib.request.urlopen(token_req, timeout=60).read())["access_token"]
+        request = urllib.request.Request(
+            f"{self.url}/api/v2{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        return json.loads(urllib.request.urlopen(request, timeout=60).read() or b"{}")
+
+    def run_nightly(self) -> dict:
+        from orchard.sources.instacart.sample import write_sample
+
+        write_sample(self.state / "data" / "instacart", self.scale, 42)
+        self.script("up")
+        try:
+            for _ in range(90):
+                try:
+                    self.api("GET", "/dags/orchard_nightly")
+                    break
+                except Exception:
+                    time.sleep(2)
+            # a manual run without a logical date: it loads the whole sample, nothing else is scheduled
+            run = self.api("POST", "/dags/orchard_nightly/dagRuns", {"logical_date": None, "conf": {}})
+            self.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
+            run_id = run["dag_run_id"]
+            while True:
+                run = self.api("GET", f"/dags/orchard_nightly/dagRuns/{run_id}")
+                if run["state"] in ("success", "failed"):
+                    break
+                time.sleep(5)
+            tis = self.api("GET", f"/dags/orchard_nightly/dagRuns/{run_id}/taskInstances?limit=500")
+            return {"run": run, "tis": tis["task_instances"], "overhead": self.overhead(run_id, tis)}
+        finally:
+            self.script("down")
+
+    def overhead(self, run_id: str, tis: dict) -> list[float]:
+        """Per model task: Airflow task duration minus dbt's time for the task's nodes."""
+        from orchard import settings
+        from orchard.orchestration.artifacts import run_dir
+
+        settings.DBT_ARTIFACTS_DIR = self.state / "dbt-artifacts"
+        durations = {ti["task_id"]: ti["duration"] for ti in tis["task_instances"] if ti["duration"]}
+        result = []
+        for path in run_dir("orchard_nightly", run_id).glob("*.json"):
+            data = json.loads(path.read_text())
+            dbt_time = sum(float(r.get("execution_time") or 0) for r in data.get("results", []))
+            if path.stem in durations and path.stem.endswith("_model_build"):
+                result.append(durations[path.stem] - dbt_time)
+        return result
+
+
+def seconds(run: dict) -> float:
+    start = datetime.fromisoformat(run["start_date"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(run["end_date"].replace("Z", "+00:00"))
+    return (end - start).total_seconds()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scale", type=float, default=0.01)
+    parser.add_argument("--modes", default="local,watcher")
+    parser.add_argument("--skip-runs", action="store_true", help="only the parse-time figures")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "include"))
+    base = Path(tempfile.mkdtemp(prefix="orchard-bench-"))
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(base / "airflow-parse"),
+        "PATH": f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # `dbt ls` needs dbt on PATH
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW_CONN_CLICKHOUSE_DEFAULT": json.dumps(
+            {
+                "conn_type": "generic",
+                "host": "127.0.0.1",
+                "port": 8123,
+                "login": "default",
+                "schema": "default",
+            }
+        ),
+    }
+    subprocess.run(
+        [str(Path(PY).parent / "orchard"), "dbt", "manifest"], env=env, check=True, stdout=subprocess.DEVNULL
+    )
+
+    print("== DAG-file parse time of orchard_nightly (fresh process, imports excluded)")
+    manifest = [parse_time(env, "manifest") for _ in range(3)]
+    dbt_ls = [parse_time(env, "dbt_ls") for _ in range(2)]
+    m, d = statistics.median(t for t, _ in manifest), statistics.median(t for t, _ in dbt_ls)
+    print(
+        f"  from manifest.json: {m:.2f} s  ({manifest[0][1]} tasks; runs {[round(t, 2) for t, _ in manifest]})"
+    )
+    print(f"  from dbt ls:        {d:.2f} s  (runs {[round(t, 2) for t, _ in dbt_ls]})")
+    print(f"  manifest is {d / m:.0f}x faster")
+    if args.skip_runs:
+        return
+    print(f"\n== one orchard_nightly run at scale {args.scale} per execution mode (local deployment)")
+    for mode in args.modes.split(","):
+        result = Deployment(mode, args.scale, base).run_nightly()
+        run, tis = result["run"], result["tis"]
+        states: dict[str, int] = {}
+        for ti in tis:
+            states[ti["state"]] = states.get(ti["state"], 0) + 1
+        print(f"  {mode:8} wall {seconds(run):7.1f} s  state {run['state']}  tasks {states}")
+        if result["overhead"]:
+            over = result["overhead"]
+            print(
+                f"  {'':8} per model task: overhead {statistics.median(over):.1f} s median over {len(over)} tasks"
+                " (task duration - dbt's node time)"
+            )
+
+
+if __name__ == "__main__":
+    main()
