@@ -71,3 +71,34 @@ def test_warehouse_tasks_use_the_clickhouse_pool(dagbag):
     for task in dag.tasks:
         if task.task_id.startswith(("extract_load.", "transform.")) or task.task_id == "source_freshness":
             assert task.pool == "clickhouse", task.task_id
+
+
+def test_dag_files_import_with_the_real_dbt_project(monkeypatch):
+    """The shipped project, not only the tiny one: its manifest renders every DAG without errors."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from orchard import settings
+    from orchard.transform.manifest import ManifestError, build_manifest, check_manifest
+
+    project = settings.PROJECT_ROOT / "dbt"
+    monkeypatch.setattr(settings, "DBT_PROJECT_DIR", project)
+    monkeypatch.setattr(settings, "DBT_MANIFEST_PATH", project / "target" / "manifest.json")
+    try:
+        check_manifest()
+    except ManifestError:
+        build_manifest(project)
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    assert bag.import_errors == {}
+    nightly = bag.dags["orchard_nightly"]
+    models = [t for t in nightly.task_ids if t.startswith("transform.") and t.endswith("_model_build")]
+    assert any("fct_grocery_orders" in t for t in models), models
+
+
+def test_orchard_dbt_manifest_command_builds_once_then_says_up_to_date(tiny_project):
+    from typer.testing import CliRunner
+
+    from orchard.cli import app
+
+    result = CliRunner().invoke(app, ["dbt", "manifest"])
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
