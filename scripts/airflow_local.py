@@ -42,6 +42,20 @@ def airflow_env() -> dict[str, str]:
     """The environment every Airflow process of the local deployment shares."""
     settings.disable_telemetry()
     env = dict(os.environ)
+    if "AIRFLOW_CONN_CLICKHOUSE_DEFAULT" not in env and any(k.startswith("ORCHARD_CLICKHOUSE_") for k in env):
+        # The warehouse was moved by ORCHARD_CLICKHOUSE_*: dbt (through the connection) must follow it.
+        ch = settings.ClickHouseSettings.from_env()
+        env["AIRFLOW_CONN_CLICKHOUSE_DEFAULT"] = json.dumps(
+            {
+                "conn_type": "generic",
+                "host": ch.host,
+                "port": ch.port,
+                "login": ch.user,
+                "password": ch.password,
+                "schema": ch.database,
+                "extra": {"secure": ch.secure},
+            }
+        )
     db_url = os.environ.get("ORCHARD_AIRFLOW_DB_URL") or f"sqlite:///{HOME / 'airflow.db'}"
     env.update(
         {
@@ -149,8 +163,9 @@ def _pid(name: str) -> int | None:
 def up(_: argparse.Namespace) -> None:
     prepare()
     pwd = password()
-    warehouse_up()
     PIDS.mkdir(parents=True, exist_ok=True)
+    if warehouse_up():
+        (PIDS / "warehouse.started").touch()  # `down` stops only a warehouse that `up` started
     LOGS.mkdir(parents=True, exist_ok=True)
     for name, args in SERVICES.items():
         if _pid(name):
@@ -195,7 +210,9 @@ def down(_: argparse.Namespace) -> None:
             os.killpg(pid, signal.SIGKILL)
         (PIDS / f"{name}.pid").unlink(missing_ok=True)
         print(f"• {name} stopped")
-    orchard("warehouse", "stop", check=False)
+    if (PIDS / "warehouse.started").exists():
+        orchard("warehouse", "stop", check=False)
+        (PIDS / "warehouse.started").unlink()
 
 
 def status(_: argparse.Namespace) -> None:
