@@ -239,8 +239,12 @@ def run(args: argparse.Namespace) -> None:
         print(f"• orchard_nightly for the interval ending {logical.isoformat()} (airflow dags test)\n")
         log_path = HOME / "run-nightly.log"
         with log_path.open("w") as log:
-            airflow(
-                "dags", "test", "orchard_nightly", logical.isoformat(), check=False, stdout=log, stderr=log
+            # `airflow dags test` 3.3.2 cannot finish a DAG with a deadline alert: off for this run only.
+            subprocess.run(
+                [str(BIN / "airflow"), "dags", "test", "orchard_nightly", logical.isoformat()],
+                env={**airflow_env(), "ORCHARD_DEADLINE_ALERTS": "false"},
+                stdout=log,
+                stderr=log,
             )
         ok = subprocess.run(
             [sys.executable, str(ROOT / "scripts" / "run_summary.py"), "orchard_nightly", str(log_path)],
