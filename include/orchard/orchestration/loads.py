@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchard import settings
@@ -64,8 +64,9 @@ def load_source(
         report = run_instacart(None, interval)
     elif source == "shop":
         db_url = shop_db_url()
-        if advance_sample and data_interval_end and db_url.startswith("sqlite"):
-            _advance_shop(db_url, data_interval_end)
+        if advance_sample and db_url.startswith("sqlite"):
+            # without an interval (a manual run with no logical date) the sample app runs up to now
+            _advance_shop(db_url, data_interval_end or datetime.now(UTC))
         report = run_shop(db_url, interval)
     else:
         raise ValueError(f"unknown source {source!r}: expected one of instacart, shop")
