@@ -11,7 +11,6 @@ Usage: dbt/lint_sql.py [PATH ...]   (default: models snapshots analyses tests/si
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,12 +21,6 @@ from orchard.warehouse import lifecycle
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PATHS = ["models", "snapshots", "analyses", "tests/singular"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def sqlfluff(paths: list[str], env: dict) -> int:
@@ -44,7 +37,7 @@ def main() -> int:
     if lifecycle.ping(settings.host, settings.port):
         return sqlfluff(paths, {**os.environ, **settings.env()})
     with tempfile.TemporaryDirectory(prefix="orchard-lint-") as tmp:
-        port = free_port()
+        port = lifecycle.free_port()
         log = Path(tmp) / "warehouse.log"
         proc = lifecycle.spawn(Path(tmp) / "warehouse", "127.0.0.1", port, log)
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +14,6 @@ from orchard.warehouse import lifecycle
 from orchard.warehouse.client import get_client
 
 disable_telemetry()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(path: Path, port: int, *extra: str, env: dict | None = None) -> subprocess.Popen:
@@ -57,7 +50,7 @@ def start_warehouse(tmp_path_factory):
 
     def start(path: Path | None = None, env: dict | None = None, *extra: str) -> WarehouseProcess:
         path = path or tmp_path_factory.mktemp("extra-warehouse") / "data"
-        port = free_port()
+        port = lifecycle.free_port()
         started.append(WarehouseProcess(path, port, start_server(path, port, *extra, env=env)))
         return started[-1]
 
@@ -71,7 +64,7 @@ def start_warehouse(tmp_path_factory):
 def warehouse(tmp_path_factory) -> ClickHouseSettings:
     """A running embedded warehouse for the whole session; ORCHARD_CLICKHOUSE_* point at it."""
     root = tmp_path_factory.mktemp("warehouse")
-    port = free_port()
+    port = lifecycle.free_port()
     proc = start_server(
         root / "data", port, env={"ORCHARD_CLICKHOUSE_PASSWORD": "", "ORCHARD_WAREHOUSE_READONLY_USERS": ""}
     )

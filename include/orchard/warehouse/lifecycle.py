@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +20,13 @@ LOG_FILE = settings.STATE_DIR / "warehouse.log"
 
 class WarehouseStartError(RuntimeError):
     """The server process exited or never answered; the message carries its last log lines."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def ping(host: str, port: int, timeout: float = 1.0) -> bool:

@@ -174,30 +174,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def raw_body(self) -> Iterator[bytes]:
         """The request body as it arrives: chunked transfer encoding or Content-Length."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            while True:
-                line = self.rfile.readline(65537)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return
-                remaining = size
-                while remaining:
-                    chunk = self.rfile.read(min(remaining, READ_SIZE))
-                    if not chunk:
-                        raise ConnectionResetError("client closed the request body early")
-                    remaining -= len(chunk)
-                    yield chunk
-                self.rfile.readline(3)
-        else:
-            remaining = int(self.headers.get("Content-Length") or 0)
-            while remaining:
-                chunk = self.rfile.read(min(remaining, READ_SIZE))
-                if not chunk:
-                    raise ConnectionResetError("client closed the request body early")
-                remaining -= len(chunk)
-                yield chunk
+        if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
+            yield from self.read_exactly(int(self.headers.get("Content-Length") or 0))
+            return
+        while size := int(self.rfile.readline(65537).split(b";")[0].strip() or b"0", 16):
+            yield from self.read_exactly(size)
+            self.rfile.readline(3)  # the CRLF after each chunk
+        while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+            pass  # trailers
+
+    def read_exactly(self, remaining: int) -> Iterator[bytes]:
+        while remaining:
+            chunk = self.rfile.read(min(remaining, READ_SIZE))
+            if not chunk:
+                raise ConnectionResetError("client closed the request body early")
+            remaining -= len(chunk)
+            yield chunk
 
     def decoded_body(self) -> Iterator[bytes]:
         return prefetch(_rechunk(codecs.decode_stream(self.raw_body(), self.headers.get("Content-Encoding"))))
