@@ -144,10 +144,12 @@ def _per_model(select: list[str], full_refresh: Any, execution_mode: str | None)
         execution_config=execution_config(mode),
         render_config=RenderConfig(
             load_method=load_method,
-            test_behavior=TestBehavior.BUILD,
+            # LOCAL: one `dbt build` per model (the model and its tests in one task). WATCHER: the producer
+            # runs one `dbt build` of everything and the model tasks watch it; it has no per-model build.
+            test_behavior=TestBehavior.BUILD if mode == "local" else TestBehavior.AFTER_EACH,
             # A test over two models (relationships) runs in its own task after both: inside one model's
             # `dbt build` it would query a model that is not built yet.
-            should_detach_multiple_parents_tests=True,
+            should_detach_multiple_parents_tests=mode == "local",
             select=list(select),
             emit_datasets=False,
         ),
