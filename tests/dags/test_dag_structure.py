@@ -149,3 +149,18 @@ def test_adhoc_select_param_refuses_shell_metacharacters():
     for bad in ("fct; rm -rf /", "", "$(whoami)"):
         with pytest.raises(ParamValidationError):
             select().resolve(bad)
+
+
+def test_watcher_mode_renders_one_producer_feeding_the_model_tasks(tiny_project):
+    dag = factory.nightly_dag(granularity="model", execution_mode="watcher")
+    assert "transform.dbt_producer_watcher" in dag.task_ids  # runs the one `dbt build`
+    assert ancestors(dag, "transform.dbt_producer_watcher") >= LOADS
+    # the model tasks watch the producer's progress (sensors), in dbt's order, after the loads
+    assert {"transform.fct_tiny.run", "transform.fct_tiny.test"} <= set(dag.task_ids)
+    assert ancestors(dag, "transform.fct_tiny.run") >= LOADS
+    assert "transform.fct_tiny.run" in ancestors(dag, "publish.bi_refresh")
+
+
+def test_unknown_execution_mode_is_refused_with_the_choices(tiny_project):
+    with pytest.raises(ValueError, match="ORCHARD_EXECUTION_MODE.*local"):
+        factory.nightly_dag(granularity="model", execution_mode="kubernetes")
