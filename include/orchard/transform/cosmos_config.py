@@ -17,8 +17,11 @@ EXECUTION_MODES = {"local": ExecutionMode.LOCAL, "watcher": ExecutionMode.WATCHE
 
 # Templated at run time: a run for a past date rebuilds that date.
 DBT_VARS = {
-    "data_interval_start": "{{ data_interval_start.isoformat() if data_interval_start else '' }}",
-    "data_interval_end": "{{ data_interval_end.isoformat() if data_interval_end else '' }}",
+    # a manual run without a logical date has no interval in Airflow 3: the names are then undefined
+    "data_interval_start": "{{ data_interval_start.isoformat() if data_interval_start is defined "
+    "and data_interval_start else '' }}",
+    "data_interval_end": "{{ data_interval_end.isoformat() if data_interval_end is defined "
+    "and data_interval_end else '' }}",
     "enable_grants": settings.DBT_ENABLE_GRANTS,
 }
 
