@@ -111,10 +111,26 @@ def test_without_interval_dlt_state_picks_up_where_it_stopped(load, shop, ch, db
 
 def test_a_day_loads_its_own_interval(load, shop, ch, db):
     shop.day(0)
+    load(shop.url, shop.interval(0))
     shop.day(1, users=1, orders=1, events=1)
     report = load(shop.url, day="2026-11-02")
     assert report.rows == {"users": 1, "orders": 1, "order_items": 2, "events": 1}
     assert report.interval == ("2026-11-02T00:00:00+00:00", "2026-11-03T00:00:00+00:00")
+
+
+def test_first_load_of_a_table_takes_its_history(load, shop, ch, db):
+    """A first run for a late interval must not leave out the products and users its orders point at."""
+    history = shop.day(0)
+    shop.day(1, users=1, orders=1, events=1)
+    report = load(shop.url, shop.interval(1))
+    assert report.rows["products"] == history["products"]
+    assert shop_counts(ch, db)["users"] == history["users"] + 1
+    assert (
+        ch.command(
+            f"SELECT count() FROM `{db}`.order_items WHERE product_id NOT IN (SELECT product_id FROM `{db}`.products)"
+        )
+        == 0
+    )
 
 
 # --- bad input ---------------------------------------------------------------------------------------

@@ -42,8 +42,9 @@ def shop(
 
     Args:
         credentials: SQLAlchemy URL of the shop database.
-        interval: (start, end) of the data interval: rows with start <= updated_at < end. Without
-            one, dlt's incremental state picks up where the last run stopped.
+        interval: (start, end) of the data interval: rows with start <= updated_at < end (a table's
+            first load takes every row before end). Without one, dlt's incremental state picks up
+            where the last run stopped.
         loaded_at: the `_loaded_at` of every row (default: now, UTC).
         quarantine: collects rows failing validation (null primary key); without one they raise.
         existing_columns: {table: {column: ClickHouse type}} of the warehouse, to refuse lossy type changes.
@@ -92,6 +93,10 @@ def shop(
         }
         if CURSOR in columns:
             start, end = interval if interval else (None, None)
+            if end is not None and not existing_columns.get(name):
+                # First load of this table: take its history up to the interval's end, or the first
+                # run's facts would point at rows (products, users) created before its interval.
+                start = datetime(1970, 1, 1, tzinfo=end.tzinfo)
             hints["incremental"] = dlt.sources.incremental(
                 CURSOR, initial_value=start, end_value=end, range_start="closed", range_end="open"
             )
