@@ -28,8 +28,14 @@ AIRFLOW_HOME = Path(os.environ.get("AIRFLOW_HOME", STATE_DIR / "airflow"))
 
 # Orchestration (Airflow + Cosmos). The manifest is what DAG files render from; Airflow's dbt target is
 # prod so models land in the fixed databases (staging, marts, ...) that BI reads.
-DBT_MANIFEST_PATH = Path(os.environ.get("ORCHARD_DBT_MANIFEST", DBT_PROJECT_DIR / "target" / "manifest.json"))
 DBT_AIRFLOW_TARGET = os.environ.get("ORCHARD_AIRFLOW_DBT_TARGET", "prod")
+# A target path of its own: a developer's `dbt build --target dev` rewrites dbt/target/manifest.json with
+# dev schemas, which the DAGs must not pick up.
+DBT_MANIFEST_PATH = Path(
+    os.environ.get(
+        "ORCHARD_DBT_MANIFEST", DBT_PROJECT_DIR / "target" / f"airflow-{DBT_AIRFLOW_TARGET}" / "manifest.json"
+    )
+)
 RENDER_GRANULARITY = os.environ.get("ORCHARD_RENDER_GRANULARITY", "model")  # model | tag | layer
 EXECUTION_MODE = os.environ.get("ORCHARD_EXECUTION_MODE", "local")  # local | watcher
 CLICKHOUSE_POOL = "clickhouse"

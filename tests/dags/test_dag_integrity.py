@@ -82,7 +82,11 @@ def test_dag_files_import_with_the_real_dbt_project(monkeypatch):
 
     project = settings.PROJECT_ROOT / "dbt"
     monkeypatch.setattr(settings, "DBT_PROJECT_DIR", project)
-    monkeypatch.setattr(settings, "DBT_MANIFEST_PATH", project / "target" / "manifest.json")
+    monkeypatch.setattr(
+        settings,
+        "DBT_MANIFEST_PATH",
+        project / "target" / f"airflow-{settings.DBT_AIRFLOW_TARGET}" / "manifest.json",
+    )
     try:
         check_manifest()
     except ManifestError:

@@ -204,7 +204,7 @@ Loads yesterday's data and rebuilds the warehouse, every night at 02:00 UTC for 
 
 1. **extract_load** — one dlt load per source (`instacart`, `shop`), bounded by the run's data interval.
 2. **transform** — the dbt project (seeds, snapshots, one task per model with its tests), rendered by
-   Cosmos from `dbt/target/manifest.json`. dbt vars `data_interval_start`/`data_interval_end` carry the interval.
+   Cosmos from the precompiled manifest (`orchard dbt manifest`). dbt vars `data_interval_start`/`data_interval_end` carry the interval.
 3. **source_freshness** — `dbt source freshness`; error-level staleness fails the run.
 4. **publish** — BI refresh (marts behind the dashboards), `dbt docs generate`, dbt results into `ops`.
 

@@ -19,7 +19,7 @@ def manifest(
     force: bool = typer.Option(False, "--force", help="Rebuild even if the manifest is up to date."),
     target: str = typer.Option(settings.DBT_AIRFLOW_TARGET, help="dbt target to parse with."),
 ) -> None:
-    """Build dbt/target/manifest.json with `dbt parse` (skipped when it is newer than every project file)."""
+    """Build the manifest the DAGs render from (dbt/target/airflow-<target>/manifest.json) with `dbt parse`."""
     from orchard.transform.manifest import ManifestError, build_manifest, check_manifest
 
     if not force:

@@ -94,16 +94,24 @@ def build_manifest(project_dir: Path | None = None, target: str | None = None) -
             target=target, host=ch.host, port=ch.port, user=ch.user, schema=ch.database
         )
         (Path(tmp) / "profiles.yml").write_text(profile)
-        args = ["parse", "--project-dir", str(project_dir), "--profiles-dir", tmp]
+        target_path = (
+            settings.DBT_MANIFEST_PATH.parent
+            if project_dir == settings.DBT_PROJECT_DIR
+            else project_dir / "target"
+        )
+        args = [
+            "parse",
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            tmp,
+            "--target-path",
+            str(target_path),
+        ]
         args += ["--profile", "orchard", "--target", target, "--log-path", tmp]
         result = dbtRunner().invoke(args)
     if not result.success:
         raise ManifestError(
             f"`dbt parse` of {project_dir} failed: {result.exception or 'see the dbt output above'}"
         )
-    manifest = project_dir / "target" / "manifest.json"
-    if project_dir == settings.DBT_PROJECT_DIR and manifest.resolve() != settings.DBT_MANIFEST_PATH.resolve():
-        settings.DBT_MANIFEST_PATH.parent.mkdir(parents=True, exist_ok=True)
-        settings.DBT_MANIFEST_PATH.write_bytes(manifest.read_bytes())
-        return settings.DBT_MANIFEST_PATH
-    return manifest
+    return target_path / "manifest.json"
