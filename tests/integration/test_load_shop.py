@@ -133,6 +133,18 @@ def test_first_load_of_a_table_takes_its_history(load, shop, ch, db):
     )
 
 
+def test_rows_stamped_before_the_interval_but_after_the_last_load_are_not_skipped(load, shop, ch, db):
+    """A row that reached the app after the previous run, stamped before this run's interval (the
+    app's clock and the schedule disagree), is loaded by this run instead of being skipped for good."""
+    shop.day(0)
+    load(shop.url, shop.interval(0))
+    late = shop.day(1, users=2, orders=1, events=2)  # stamped at noon of day 1
+    start, end = shop.interval(1)
+    report = load(shop.url, (start.replace(hour=13), end))  # this interval starts after them
+    assert report.rows == late
+    assert report.interval[0].startswith(start.date().isoformat() + "T13:00")
+
+
 # --- bad input ---------------------------------------------------------------------------------------
 
 

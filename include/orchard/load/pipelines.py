@@ -294,6 +294,20 @@ def _key_lookup(client: Any, database: str, existing: dict[str, dict[str, str]])
     return lookup
 
 
+def _high_water_marks(client: Any, database: str, existing: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """{table: the latest updated_at already loaded} for the warehouse tables that have the cursor."""
+    from orchard.sources.shop.helpers import CURSOR
+
+    marks = {}
+    for table, columns in existing.items():
+        if CURSOR in columns:
+            query = f"SELECT max(toDateTime64(`{CURSOR}`, 6, 'UTC')) FROM `{database}`.`{table}`"
+            mark = client.query(query).result_rows[0][0]
+            if isinstance(mark, datetime) and mark.year > 1970:  # an empty table has no mark
+                marks[table] = mark if mark.tzinfo else mark.replace(tzinfo=UTC)
+    return marks
+
+
 def run_shop(
     db_url: str | None = None,
     interval: tuple[Any, Any] | None = None,
@@ -330,6 +344,7 @@ def run_shop(
             existing_columns=existing,
             database=database,
             loaded_keys=_key_lookup(client, database, existing),
+            high_water=_high_water_marks(client, database, existing),
             skipped=skipped,
             tables=tables,
         )

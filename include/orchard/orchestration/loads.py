@@ -20,7 +20,9 @@ def _advance_shop(db_url: str, until: datetime) -> None:
     """
     from orchard.sources.shop.sample import ShopSampleError, simulate
 
-    last_day = (until - timedelta(microseconds=1)).date()
+    # The app's days run midnight to midnight (UTC): simulate the days that ended by `until` only,
+    # so no row is stamped after the interval this run loads; the rest comes with the next run.
+    last_day = until.astimezone(UTC).date() - timedelta(days=1)
     lock_path = settings.STATE_DIR / "shop-sample.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     # Runs of a backfill load in parallel; the simulation must advance one at a time.

@@ -34,6 +34,7 @@ def shop(
     existing_columns: dict[str, dict[str, str]] | None = None,
     database: str = DATASET_NAME,
     loaded_keys: KeyLookup | None = None,
+    high_water: dict[str, datetime] | None = None,
     skipped: dict[str, int] | None = None,
     tables: list[str] | None = None,
     chunk_size: int = CHUNK_SIZE,
@@ -42,14 +43,15 @@ def shop(
 
     Args:
         credentials: SQLAlchemy URL of the shop database.
-        interval: (start, end) of the data interval: rows with start <= updated_at < end (a table's
-            first load takes every row before end). Without one, dlt's incremental state picks up
-            where the last run stopped.
+        interval: (start, end) of the data interval: rows with start <= updated_at < end, where
+            start is lowered to the table's high-water mark in the warehouse (every row before end on
+            a table's first load). Without one, dlt's incremental state picks up where it stopped.
         loaded_at: the `_loaded_at` of every row (default: now, UTC).
         quarantine: collects rows failing validation (null primary key); without one they raise.
         existing_columns: {table: {column: ClickHouse type}} of the warehouse, to refuse lossy type changes.
         database: the raw database the tables land in (named in error messages).
         loaded_keys: looks up keys + updated_at already in the warehouse, to skip unchanged rows.
+        high_water: {table: the latest updated_at already in the warehouse}.
         skipped: receives the number of rows skipped per table.
         tables: a subset of tables to load.
     """
@@ -93,10 +95,13 @@ def shop(
         }
         if CURSOR in columns:
             start, end = interval if interval else (None, None)
-            if end is not None and not existing_columns.get(name):
-                # First load of this table: take its history up to the interval's end, or the first
-                # run's facts would point at rows (products, users) created before its interval.
-                start = datetime(1970, 1, 1, tzinfo=end.tzinfo)
+            if end is not None:
+                # Start at the earlier of the interval start and what the warehouse already has: a
+                # table's first load takes its history (or the first run's orders would point at
+                # products created before its interval), and rows that reached the app after the
+                # previous run, stamped before this interval, are not skipped for good.
+                mark = (high_water or {}).get(name)
+                start = datetime(1970, 1, 1, tzinfo=end.tzinfo) if mark is None else min(start, mark)
             hints["incremental"] = dlt.sources.incremental(
                 CURSOR, initial_value=start, end_value=end, range_start="closed", range_end="open"
             )
