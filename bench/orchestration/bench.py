@@ -137,7 +137,16 @@ class Deployment:
                 if run["state"] in ("success", "failed"):
                     break
                 time.sleep(5)
-            tis = self.api("GET", f"/dags/orchard_nightly/dagRuns/{run_id}/taskInstances?limit=500")
+            tis = {"task_instances": []}  # the API pages by 100
+            while len(tis["task_instances"]) % 100 == 0:
+                page = self.api(
+                    "GET",
+                    f"/dags/orchard_nightly/dagRuns/{run_id}/taskInstances"
+                    f"?limit=100&offset={len(tis['task_instances'])}",
+                )["task_instances"]
+                tis["task_instances"] += page
+                if not page:
+                    break
             return {"run": run, "tis": tis["task_instances"], "overhead": self.overhead(run_id, tis)}
         finally:
             self.script("down")
