@@ -37,6 +37,7 @@ def page(browser, airflow_up):
 
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     page.set_default_timeout(90_000)  # two shared cores: the UI can be slow to render
+    expect.set_options(timeout=90_000)
     page.goto(airflow_up.url, wait_until="networkidle")
     page.get_by_label("Username").fill(airflow_up.user)
     page.get_by_label("Password").fill(airflow_up.password)
