@@ -71,8 +71,9 @@ def test_per_tag_follows_the_dependencies_between_tags(tiny_project):
     assert {t for t in dag.task_ids if t.startswith("transform.")} == {
         f"transform.build_{tag}" for tag in ("seeds", "snapshots", "staging", "intermediate", "marts")
     }
-    # staging reads no seed: the two start in parallel, right after the loads
-    assert dag.get_task("transform.build_staging").upstream_task_ids == LOADS
+    # staging reads no seed: the two start in parallel, right after the loads and the freshness gate
+    assert dag.get_task("transform.build_staging").upstream_task_ids == {"source_freshness"}
+    assert dag.get_task("source_freshness").upstream_task_ids == LOADS
     assert dag.get_task("transform.build_intermediate").upstream_task_ids == {
         "transform.build_staging",
         "transform.build_seeds",

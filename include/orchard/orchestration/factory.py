@@ -1,7 +1,7 @@
 """DAG factories: thin DAG files in dags/ call these; every DAG gets the same defaults, notifier and docs.
 
-A pipeline DAG is `extract_load` (one task per source) -> `transform` (the dbt project via Cosmos,
-rendered per model, per tag or per layer) and `source_freshness` -> `publish` (BI refresh, dbt docs,
+A pipeline DAG is `extract_load` (one task per source) -> `source_freshness` -> `transform` (the dbt
+project via Cosmos, rendered per model, per tag or per layer) -> `publish` (BI refresh, dbt docs,
 dbt artifacts into the warehouse).
 """
 
@@ -140,7 +140,7 @@ def _publish() -> TaskGroup:
 def pipeline_dag(
     spec: PipelineSpec, granularity: str | None = None, execution_mode: str | None = None
 ) -> DAG:
-    """extract_load -> transform (+ source_freshness) -> publish, with Orchard's defaults."""
+    """extract_load -> source_freshness -> transform -> publish, with Orchard's defaults."""
     granularity = (granularity or settings.RENDER_GRANULARITY).lower()
     if granularity not in GRANULARITIES:
         raise ValueError(
@@ -170,14 +170,14 @@ def pipeline_dag(
             full_refresh=full_refresh,
             execution_mode=execution_mode,
         )
-        loads >> transform
-        downstream = [transform]
         if spec.freshness:
-            freshness = _source_freshness()
-            loads >> freshness
-            downstream.append(freshness)
+            # Freshness gates the models: nothing is rebuilt on stale sources, and the ops marts
+            # built in `transform` already hold this run's freshness results.
+            loads >> _source_freshness() >> transform
+        else:
+            loads >> transform
         if spec.publish:
-            downstream >> _publish()
+            transform >> _publish()
     return dag
 
 
@@ -203,9 +203,9 @@ NIGHTLY_DOC = """
 Loads yesterday's data and rebuilds the warehouse, every night at 02:00 UTC for the day that ended.
 
 1. **extract_load** — one dlt load per source (`instacart`, `shop`), bounded by the run's data interval.
-2. **transform** — the dbt project (seeds, snapshots, one task per model with its tests), rendered by
+2. **source_freshness** — `dbt source freshness`; error-level staleness fails the run before any model.
+3. **transform** — the dbt project (seeds, snapshots, one task per model with its tests), rendered by
    Cosmos from the precompiled manifest (`orchard dbt manifest`). dbt vars `data_interval_start`/`data_interval_end` carry the interval.
-3. **source_freshness** — `dbt source freshness`; error-level staleness fails the run.
 4. **publish** — BI refresh (marts behind the dashboards), `dbt docs generate`, dbt results into `ops`.
 
 Catchup is on: a backfill is one run per date, each loading and rebuilding its own date.
