@@ -55,7 +55,8 @@ def test_trigger_with_params_run_succeeds_and_graph_shows_models(page, airflow_u
     # the list has a trigger button per DAG: open orchard_nightly's own page before triggering
     page.get_by_text("orchard_nightly").click()
     page.wait_for_url("**/dags/orchard_nightly")
-    expect(page.get_by_text("Schedule")).to_be_visible()
+    page.goto(f"{airflow_up.url}/dags/orchard_nightly", wait_until="networkidle")
+    expect(page.get_by_text("Backfills", exact=True)).to_be_visible()
     page.get_by_role("button", name="Trigger").first.click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_text("Sources to load")).to_be_visible()
@@ -80,6 +81,7 @@ def test_start_a_backfill_from_the_ui(page, airflow_up):
     from playwright.sync_api import expect
 
     page.goto(f"{airflow_up.url}/dags/orchard_nightly", wait_until="networkidle")
+    expect(page.get_by_text("Backfills", exact=True)).to_be_visible()
     page.get_by_role("button", name="Trigger").first.click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Backfill", exact=True).click()
