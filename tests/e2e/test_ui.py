@@ -88,8 +88,12 @@ def test_start_a_backfill_from_the_ui(page, airflow_up):
     for which, day in (("first", "2026/11/16"), ("last", "2026/11/17")):
         picker = dialog.get_by_text("Select date and time")
         (picker.first if which == "first" else picker.last).click()
-        page.locator('input[placeholder="YYYY/MM/DD"]:visible').fill(day)
-        page.locator('input[placeholder="HH:mm"]:visible').fill("02:00")
+        # On a slow page the first picker may still be open when the second opens: take the
+        # visible field of the picker at hand, not "the" visible field.
+        date_fields = page.locator('input[placeholder="YYYY/MM/DD"]:visible')
+        time_fields = page.locator('input[placeholder="HH:mm"]:visible')
+        (date_fields.first if which == "first" else date_fields.last).fill(day)
+        (time_fields.first if which == "first" else time_fields.last).fill("02:00")
         page.keyboard.press("Escape")
     expect(dialog.get_by_text("2 runs will be triggered.")).to_be_visible()
     dialog.locator("textarea:visible").first.fill("shop")
