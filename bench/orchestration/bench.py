@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,8 @@ import time
 import urllib.request
 from datetime import datetime
 from pathlib import Path
+
+from orchard.warehouse.lifecycle import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -37,12 +38,6 @@ elapsed = time.perf_counter() - start
 assert not bag.import_errors, bag.import_errors
 print(elapsed, len(bag.dags["orchard_nightly"].tasks))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def parse_time(env: dict[str, str], load_method: str) -> tuple[float, int]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,15 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from orchard.warehouse.lifecycle import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "dags" / "fixtures" / "tiny_dbt"
 PASSWORD = "orchard-e2e-password"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Airflow:
