@@ -32,7 +32,7 @@ def test_backfill_of_three_dates_gives_three_runs_bounded_by_their_dates(airflow
             "from_date": "2026-11-10T02:00:00Z",
             "to_date": "2026-11-12T02:00:00Z",
             "dag_run_conf": {"sources": ["shop"]},
-            "max_active_runs": 2,
+            "max_active_runs": 1,
         },
     )
     assert backfill["dag_id"] == "orchard_nightly"

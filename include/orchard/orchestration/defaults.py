@@ -9,7 +9,9 @@ from orchard import settings
 from orchard.alerting.notifier import RunFailureNotifier, TaskFailureNotifier
 
 OWNER = "data-platform"
-MAX_ACTIVE_RUNS = 2  # bounds a backfill so it cannot overrun the warehouse
+# One run at a time: runs of a DAG rebuild the same tables, and two at once race on dbt's table
+# swaps (a backfill with two active runs failed with TABLE_ALREADY_EXISTS). Backfills queue up.
+MAX_ACTIVE_RUNS = 1
 
 
 def default_args(**overrides: Any) -> dict[str, Any]:
