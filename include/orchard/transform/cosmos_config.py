@@ -10,8 +10,15 @@ from orchard import settings
 settings.disable_telemetry()  # before cosmos is imported: it reads its telemetry setting at import
 
 from cosmos import ExecutionConfig, ExecutionMode, ProfileConfig, ProjectConfig  # noqa: E402
+from cosmos import settings as cosmos_settings  # noqa: E402
 from cosmos.constants import InvocationMode  # noqa: E402
 from cosmos.profiles.clickhouse import ClickhouseUserPasswordProfileMapping  # noqa: E402
+
+from orchard.transform.manifest import orjson_enabled  # noqa: E402
+
+# Cosmos parses manifest.json with orjson when `[cosmos] enable_orjson_parser` is on: about 10x faster
+# than json on our 1.5 MB manifest, which is most of a DAG file's parse time. On unless configured off.
+cosmos_settings.enable_orjson_parser = orjson_enabled()
 
 EXECUTION_MODES = {"local": ExecutionMode.LOCAL, "watcher": ExecutionMode.WATCHER}
 

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from orchard import settings
 
 # Files whose change makes the manifest out of date.
@@ -51,11 +53,18 @@ def check_manifest(manifest_path: Path | None = None, project_dir: Path | None =
     return manifest_path
 
 
+def orjson_enabled() -> bool:
+    """Parse manifests with orjson unless `[cosmos] enable_orjson_parser` (Airflow config) says no."""
+    from airflow.configuration import conf
+
+    return conf.getboolean("cosmos", "enable_orjson_parser", fallback=True)
+
+
 def load_manifest(manifest_path: Path | None = None) -> dict[str, Any]:
     path = check_manifest(manifest_path)
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        return orjson.loads(path.read_bytes()) if orjson_enabled() else json.loads(path.read_text())
+    except (json.JSONDecodeError, orjson.JSONDecodeError) as exc:
         raise ManifestError(
             f"dbt manifest {path} is not valid JSON ({exc}). Rebuild it with `orchard dbt manifest`."
         ) from None
