@@ -28,6 +28,10 @@ def dag_env(warehouse, state_dir: Path, **extra: str) -> dict[str, str]:
         "ORCHARD_TASK_RETRIES": "1",
         "ORCHARD_TASK_RETRY_DELAY_S": "0",
         "ORCHARD_DEADLINE_ALERTS": "false",  # see orchard.settings.DEADLINE_ALERTS
+        # `airflow dags test` runs one task at a time, so WATCHER's model tasks would wait forever for a
+        # producer that cannot start beside them. This tier runs LOCAL; tests/e2e runs the default,
+        # WATCHER, under the real scheduler and triggerer.
+        "ORCHARD_EXECUTION_MODE": "local",
         **extra,
     }
     return env

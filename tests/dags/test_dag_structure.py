@@ -23,8 +23,8 @@ def descendants(dag, task_id: str) -> set[str]:
     return {t.task_id for t in dag.get_task(task_id).get_flat_relatives(upstream=False)}
 
 
-def test_per_model_renders_one_task_per_node_between_loads_and_publish(tiny_project):
-    dag = factory.nightly_dag(granularity="model")
+def test_per_model_local_renders_one_build_task_per_node_between_loads_and_publish(tiny_project):
+    dag = factory.nightly_dag(granularity="model", execution_mode="local")
     transform = {t for t in dag.task_ids if t.startswith("transform.")}
     assert transform == {
         "transform.tiny_labels_seed_build",
@@ -82,19 +82,23 @@ def test_per_tag_follows_the_dependencies_between_tags(tiny_project):
 
 
 def test_intraday_builds_only_intraday_models_from_the_shop_load(tiny_project):
-    dag = factory.intraday_dag(granularity="model")
+    dag = factory.intraday_dag(granularity="model", execution_mode="local")
     assert {t for t in dag.task_ids if t.startswith("transform.")} == {
         "transform.stg_tiny__numbers_model_build"
     }
     assert {t for t in dag.task_ids if t.startswith("extract_load.")} == {"extract_load.load_shop"}
     assert "publish.bi_refresh" not in dag.task_ids
+    watcher = factory.intraday_dag(granularity="model")
+    assert watcher.get_task("transform.dbt_producer_watcher").select == "tag:intraday"
 
 
 def test_full_refresh_passes_full_refresh_to_dbt(tiny_project):
-    dag = factory.full_refresh_dag(granularity="model")
+    dag = factory.full_refresh_dag(granularity="model", execution_mode="local")
     assert dag.get_task("transform.fct_tiny_model_build").full_refresh is True
-    nightly = factory.nightly_dag(granularity="model")
+    nightly = factory.nightly_dag(granularity="model", execution_mode="local")
     assert nightly.get_task("transform.fct_tiny_model_build").full_refresh == "{{ params.full_refresh }}"
+    watcher = factory.full_refresh_dag(granularity="model")
+    assert watcher.get_task("transform.dbt_producer_watcher").full_refresh is True
 
 
 def test_unknown_granularity_is_refused_with_the_choices(tiny_project):
@@ -152,14 +156,27 @@ def test_adhoc_select_param_refuses_shell_metacharacters():
             select().resolve(bad)
 
 
-def test_watcher_mode_renders_one_producer_feeding_the_model_tasks(tiny_project):
-    dag = factory.nightly_dag(granularity="model", execution_mode="watcher")
-    assert "transform.dbt_producer_watcher" in dag.task_ids  # runs the one `dbt build`
-    assert ancestors(dag, "transform.dbt_producer_watcher") >= LOADS
-    # the model tasks watch the producer's progress (sensors), in dbt's order, after the loads
-    assert {"transform.fct_tiny.run", "transform.fct_tiny.test"} <= set(dag.task_ids)
-    assert ancestors(dag, "transform.fct_tiny.run") >= LOADS
-    assert "transform.fct_tiny.run" in ancestors(dag, "publish.bi_refresh")
+def test_per_model_watcher_is_the_default_one_producer_feeding_a_task_per_node(tiny_project):
+    dag = factory.nightly_dag(granularity="model")
+    producer = dag.get_task("transform.dbt_producer_watcher")  # runs the one `dbt build`
+    assert type(producer).__name__ == "DbtProducerWatcherOperator"
+    assert ancestors(dag, "transform.dbt_producer_watcher") >= LOADS | {"source_freshness"}
+    assert producer.full_refresh == "{{ params.full_refresh }}" and producer.retries == 0
+    # a task per seed, snapshot and model (with its tests), watching the producer, in dbt's order
+    assert {
+        "transform.tiny_labels_seed",
+        "transform.snap_tiny_labels_snapshot",
+        "transform.stg_tiny__numbers_run",
+        "transform.fct_tiny.run",
+        "transform.fct_tiny.test",
+    } <= set(dag.task_ids)
+    assert "transform.stg_tiny__numbers_run" in ancestors(dag, "transform.fct_tiny.run")
+    for task_id in ("transform.fct_tiny.run", "transform.tiny_labels_seed"):
+        assert ancestors(dag, task_id) >= LOADS | {"source_freshness"}, task_id
+        assert task_id in ancestors(dag, "publish.bi_refresh")
+    assert [a.name for a in dag.get_task("transform.fct_tiny.run").outlets] == ["marts.fct_tiny"]
+    assert dag.get_task("transform.fct_tiny.test").outlets == []
+    assert dag.get_task("transform.fct_tiny.run").retries >= 1  # a retry re-runs the model itself
 
 
 def test_unknown_execution_mode_is_refused_with_the_choices(tiny_project):

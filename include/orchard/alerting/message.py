@@ -120,9 +120,28 @@ def task_alert(context: dict[str, Any]) -> Alert:
         task_id=getattr(ti, "task_id", ""),
         logical_date=_iso(context.get("logical_date") or getattr(dag_run, "logical_date", None)),
         try_number=getattr(ti, "try_number", None),
-        error=first_lines(context.get("exception")),
+        error=first_lines(context.get("exception")) + _watched_dbt_error(context),
         log_url=_log_url(ti),
     )
+
+
+def _watched_dbt_error(context: dict[str, Any]) -> str:
+    """For a Cosmos WATCHER model task: dbt's own error for its node, which the producer task kept in XCom.
+
+    The watcher task's exception only says "failed, see the producer's log"; on-call needs dbt's message.
+    """
+    task, ti = context.get("task"), context.get("ti")
+    producer, node = getattr(task, "producer_task_id", None), getattr(task, "model_unique_id", None)
+    if not (producer and node and ti):
+        return ""
+    try:
+        from cosmos.operators._watcher.state import get_dbt_event_xcom_key
+
+        event = ti.xcom_pull(task_ids=producer, key=get_dbt_event_xcom_key(node))
+    except Exception:  # the alert still goes out with what the task itself knows
+        return ""
+    message = (event or {}).get("msg") if isinstance(event, dict) else None
+    return f"\ndbt ({node}): {first_lines(message)}" if message else ""
 
 
 def _failed_tasks(context: dict[str, Any]) -> list[str]:

@@ -27,6 +27,10 @@ from orchard.transform.manifest import check_manifest, load_manifest
 LAYERS = ["seeds", "snapshots", "staging", "intermediate", "marts"]
 CADENCE_TAGS = {"nightly", "intraday"}
 BUILT = {"model", "seed", "snapshot"}
+# WATCHER's producer runs the one `dbt build`. Cosmos skips a producer's retry rather than building twice,
+# so it gets none; and it sends no alert of its own: the model task that watched a failed node fails and
+# alerts (after its retries, which re-run that node), as in LOCAL mode, so one failure pages once.
+WATCHER_PRODUCER_ARGS = {"retries": 0, "on_failure_callback": None}
 
 
 @lru_cache(maxsize=4)
@@ -136,12 +140,11 @@ def _per_model(select: list[str], full_refresh: Any, execution_mode: str | None)
     load_method = (
         LoadMode.DBT_LS if os.environ.get("ORCHARD_COSMOS_LOAD_METHOD") == "dbt_ls" else LoadMode.DBT_MANIFEST
     )
-    extra: dict[str, Any] = {"callback": capture_run_results} if mode == "local" else {}
     group = DbtTaskGroup(
         group_id="transform",
         project_config=project_config(),
         profile_config=profile_config(),
-        execution_config=execution_config(mode),
+        execution_config=execution_config(mode, producer_args=WATCHER_PRODUCER_ARGS),
         render_config=RenderConfig(
             load_method=load_method,
             # LOCAL: one `dbt build` per model (the model and its tests in one task). WATCHER: the producer
@@ -153,12 +156,19 @@ def _per_model(select: list[str], full_refresh: Any, execution_mode: str | None)
             select=list(select),
             emit_datasets=False,
         ),
-        operator_args=operator_args(full_refresh, **extra),
+        operator_args=operator_args(full_refresh, callback=capture_run_results),
     )
-    for uid, airflow_task in group.tasks_map.items():
+    for uid, task_or_group in group.tasks_map.items():
         node = data["nodes"].get(uid)
-        if node and node["resource_type"] in BUILT and hasattr(airflow_task, "outlets"):
-            airflow_task.outlets = [*airflow_task.outlets, model_asset(node)]
+        if not node or node["resource_type"] not in BUILT:
+            continue
+        # A model with tests is a group (its run and its tests) in WATCHER mode; the run task emits the asset.
+        children = getattr(task_or_group, "children", {uid: task_or_group}).values()
+        for airflow_task in children:
+            if getattr(airflow_task, "model_unique_id", uid) == uid and not getattr(
+                airflow_task, "is_test_sensor", False
+            ):
+                airflow_task.outlets = [*airflow_task.outlets, model_asset(node)]
     return group
 
 

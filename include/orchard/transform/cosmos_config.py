@@ -77,7 +77,9 @@ def project_config() -> ProjectConfig:
     )
 
 
-def execution_config(mode: str | None = None) -> ExecutionConfig:
+def execution_config(mode: str | None = None, producer_args: dict[str, Any] | None = None) -> ExecutionConfig:
+    """LOCAL: one dbt invocation per task. WATCHER: one `dbt build` (the producer, given `producer_args`)
+    watched by a task per model; the faster on this machine (bench/orchestration), hence the default."""
     mode = (mode or settings.EXECUTION_MODE).lower()
     if mode not in EXECUTION_MODES:
         raise ValueError(
@@ -86,7 +88,11 @@ def execution_config(mode: str | None = None) -> ExecutionConfig:
     if mode == "local":
         # dbt runs inside the task process: no interpreter start-up per task.
         return ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER)
-    return ExecutionConfig(execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER)
+    return ExecutionConfig(
+        execution_mode=ExecutionMode.WATCHER,
+        invocation_mode=InvocationMode.DBT_RUNNER,
+        setup_operator_args=dict(producer_args or {}),
+    )
 
 
 def operator_args(full_refresh: bool | str = False, **extra: Any) -> dict[str, Any]:
