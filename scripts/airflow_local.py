@@ -196,7 +196,7 @@ def up(_: argparse.Namespace) -> None:
     print("  stop everything with `make down`")
 
 
-def down(_: argparse.Namespace) -> None:
+def down(_: argparse.Namespace, stop_warehouse: bool = True) -> None:
     for name in reversed(list(SERVICES)):
         pid = _pid(name)
         if pid is None:
@@ -210,7 +210,7 @@ def down(_: argparse.Namespace) -> None:
             os.killpg(pid, signal.SIGKILL)
         (PIDS / f"{name}.pid").unlink(missing_ok=True)
         print(f"• {name} stopped")
-    if (PIDS / "warehouse.started").exists():
+    if stop_warehouse and (PIDS / "warehouse.started").exists():
         orchard("warehouse", "stop", check=False)
         (PIDS / "warehouse.started").unlink()
 
@@ -230,34 +230,61 @@ def latest_complete_interval_end(now: datetime | None = None) -> datetime:
 
 
 def run(args: argparse.Namespace) -> None:
-    """Run orchard_nightly once with `airflow dags test` and print what it did."""
-    prepare()
-    started = warehouse_up()
+    """Run orchard_nightly once for the latest complete interval on the local deployment (scheduler,
+    triggerer, LocalExecutor: what `make up` runs), then stop Airflow and print what the run did."""
+    from orchard.orchestration.rest import AirflowAPI
+
+    if any(_pid(name) for name in SERVICES):
+        sys.exit(
+            "Airflow is already running (`make up`): trigger orchard_nightly from the UI, or `make down` first."
+        )
+    _prepare_sample_data(args.scale)
+    up(args)
+    api = AirflowAPI(f"http://localhost:{PORT}", USER, password())
     try:
-        _prepare_sample_data(args.scale)
-        logical = latest_complete_interval_end()
-        print(f"• orchard_nightly for the interval ending {logical.isoformat()} (airflow dags test)\n")
-        log_path = HOME / "run-nightly.log"
-        with log_path.open("w") as log:
-            # `airflow dags test` 3.3.2 cannot finish a DAG with a deadline alert: off for this run only.
-            subprocess.run(
-                [str(BIN / "airflow"), "dags", "test", "orchard_nightly", logical.isoformat()],
-                env={**airflow_env(), "ORCHARD_DEADLINE_ALERTS": "false"},
-                stdout=log,
-                stderr=log,
-            )
-        ok = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "run_summary.py"), "orchard_nightly", str(log_path)],
-            env=airflow_env(),
-        ).returncode
+        run_id = _run_latest_interval(api, "orchard_nightly")
     finally:
-        if started and args.stop_warehouse:
-            orchard("warehouse", "stop", check=False)
-        elif started:
-            print(
-                "The warehouse keeps running for you to look at the results; `orchard warehouse stop` stops it."
-            )
+        api.api("PATCH", "/dags/orchard_nightly", {"is_paused": True})
+        down(args, stop_warehouse=args.stop_warehouse)
+    ok = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run_summary.py"), "orchard_nightly", run_id, str(LOGS)],
+        env=airflow_env(),
+    ).returncode
+    if not args.stop_warehouse and (PIDS / "warehouse.started").exists():
+        print("The warehouse keeps running for you to look at the results; `make down` stops it.")
     sys.exit(ok)
+
+
+def _run_latest_interval(api, dag_id: str) -> str:
+    """Unpause the DAG so the scheduler starts the run of the latest complete interval (re-run it if it
+    exists already), follow it to the end and return its run id."""
+    api.wait_for_dag(dag_id)
+    logical = (latest_complete_interval_end() - timedelta(days=1)).isoformat()
+    existing = [r for r in api.runs(dag_id) if (r.get("logical_date") or "")[:19] == logical[:19]]
+    if existing and existing[0]["state"] in ("success", "failed"):
+        run_id = existing[0]["dag_run_id"]
+        print(f"• {dag_id} ran for this interval before ({run_id}): clearing it to run again")
+        api.api(
+            "POST",
+            f"/dags/{dag_id}/clearTaskInstances",
+            {"dag_run_id": run_id, "dry_run": False, "only_failed": False, "reset_dag_runs": True},
+        )
+    api.api("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+    print(f"• {dag_id} for the interval starting {logical} (watch it in the UI at {api.url})")
+    run_id, done, started = "", -1, time.monotonic()
+    while True:
+        runs = [r for r in api.runs(dag_id) if (r.get("logical_date") or "")[:19] == logical[:19]]
+        if runs:
+            run_id, state = runs[0]["dag_run_id"], runs[0]["state"]
+            tasks = api.task_instances(dag_id, run_id).values()
+            finished = sum(t["state"] in ("success", "failed", "skipped", "upstream_failed") for t in tasks)
+            if finished != done:
+                done = finished
+                print(f"  {time.monotonic() - started:5.0f} s  {finished}/{len(tasks)} tasks finished")
+            if state in ("success", "failed"):
+                print(f"• {dag_id} {state} after {time.monotonic() - started:.0f} s\n")
+                return run_id
+        time.sleep(5)
 
 
 def _prepare_sample_data(scale: float) -> None:

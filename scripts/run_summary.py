@@ -1,5 +1,7 @@
-"""Print what the latest run of a DAG did: tasks by state, rows loaded per source, dbt models built and
-tests passed, where to look next. Exit status 0 only if the run succeeded. Usage: run_summary.py DAG_ID [LOG]"""
+"""Print what a run of a DAG did: tasks by state, rows loaded per source, dbt models built and tests
+passed, where to look next. Exit status 0 only if the run succeeded.
+
+Usage: run_summary.py DAG_ID [RUN_ID [LOGS]]   (without RUN_ID: the latest run)"""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import sys
 from collections import Counter
 
 
-def main(dag_id: str, log_path: str | None = None) -> int:
+def main(dag_id: str, run_id: str | None = None, log_path: str | None = None) -> int:
     from airflow.models import DagRun, TaskInstance
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -15,7 +17,10 @@ def main(dag_id: str, log_path: str | None = None) -> int:
     from orchard import settings
 
     with create_session() as session:
-        run = session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.start_date.desc()).first()
+        runs = session.query(DagRun).filter(DagRun.dag_id == dag_id)
+        if run_id:
+            runs = runs.filter(DagRun.run_id == run_id)
+        run = runs.order_by(DagRun.start_date.desc()).first()
         if run is None:
             print(f"No run of {dag_id} found.")
             return 1
@@ -56,12 +61,12 @@ def main(dag_id: str, log_path: str | None = None) -> int:
     print(f"  dbt docs: {settings.DBT_DOCS_DIR / 'index.html'}")
     print("  alerts: `orchard alerts tail`")
     if log_path:
-        print(f"  full run log: {log_path}")
-    print("  the Airflow UI: `make up`, then open the printed URL")
+        print(f"  Airflow logs: {log_path}")
+    print(f"  the Airflow UI: `make up`, then open the printed URL; this run is {run.run_id}")
     return 0 if str(run.state) in {"success", "DagRunState.SUCCESS"} else 1
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    sys.exit(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
+    sys.exit(main(*sys.argv[1:4]))

@@ -19,11 +19,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+from orchard.orchestration.rest import AirflowAPI
 from orchard.warehouse.lifecycle import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +106,7 @@ class Deployment:
         }
         self.env.pop("AIRFLOW_HOME", None)
         self.scale = scale
-        self.url = f"http://localhost:{self.port}"
+        self.airflow = AirflowAPI(f"http://localhost:{self.port}", "admin", "bench")
 
     def script(self, *args: str) -> None:
         subprocess.run(
@@ -117,69 +116,50 @@ class Deployment:
             stdout=subprocess.DEVNULL,
         )
 
-    def api(self, method: str, path: str, body: dict | None = None) -> dict:
-        token_req = urllib.request.Request(
-            f"{self.url}/auth/token",
-            data=json.dumps({"username": "admin", "password": "bench"}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        token = json.loads(urllib.request.urlopen(token_req, timeout=60).read())["access_token"]
-        request = urllib.request.Request(
-            f"{self.url}/api/v2{path}",
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        )
-        return json.loads(urllib.request.urlopen(request, timeout=60).read() or b"{}")
-
     def run_nightly(self) -> dict:
         from orchard.sources.instacart.sample import write_sample
 
         write_sample(self.state / "data" / "instacart", self.scale, 42)
         self.script("up")
         try:
-            for _ in range(90):
-                try:
-                    self.api("GET", "/dags/orchard_nightly")
-                    break
-                except Exception:
-                    time.sleep(2)
+            self.airflow.wait_for_dag("orchard_nightly")
             # a manual run without a logical date: it loads the whole sample, nothing else is scheduled
-            run = self.api("POST", "/dags/orchard_nightly/dagRuns", {"logical_date": None, "conf": {}})
-            self.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
+            run = self.airflow.api(
+                "POST", "/dags/orchard_nightly/dagRuns", {"logical_date": None, "conf": {}}
+            )
+            self.airflow.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
             run_id = run["dag_run_id"]
-            while True:
-                run = self.api("GET", f"/dags/orchard_nightly/dagRuns/{run_id}")
-                if run["state"] in ("success", "failed"):
-                    break
-                time.sleep(5)
-            tis = {"task_instances": []}  # the API pages by 100
-            while len(tis["task_instances"]) % 100 == 0:
-                page = self.api(
-                    "GET",
-                    f"/dags/orchard_nightly/dagRuns/{run_id}/taskInstances"
-                    f"?limit=100&offset={len(tis['task_instances'])}",
-                )["task_instances"]
-                tis["task_instances"] += page
-                if not page:
-                    break
-            return {"run": run, "tis": tis["task_instances"], "overhead": self.overhead(run_id, tis)}
+            run = self.airflow.wait_for_runs("orchard_nightly", {run_id}, timeout=3600)[run_id]
+            tis = list(self.airflow.task_instances("orchard_nightly", run_id).values())
+            return {"run": run, "tis": tis, "overhead": self.overhead(run_id, tis)}
         finally:
             self.script("down")
 
-    def overhead(self, run_id: str, tis: dict) -> list[float]:
-        """Per model task: Airflow task duration minus dbt's time for the task's nodes."""
+    def overhead(self, run_id: str, tis: list[dict]) -> list[float]:
+        """Per model task, what Airflow adds to dbt's own work for the model.
+
+        LOCAL: the task's duration minus dbt's time for its nodes (each task is a whole dbt invocation).
+        WATCHER: how long after dbt finished the model (in the producer's one build) its task turned green.
+        """
         from orchard import settings
         from orchard.orchestration.artifacts import run_dir
 
         settings.DBT_ARTIFACTS_DIR = self.state / "dbt-artifacts"
-        durations = {ti["task_id"]: ti["duration"] for ti in tis["task_instances"] if ti["duration"]}
+        by_id = {ti["task_id"]: ti for ti in tis}
         result = []
         for path in run_dir("orchard_nightly", run_id).glob("*.json"):
-            data = json.loads(path.read_text())
-            dbt_time = sum(float(r.get("execution_time") or 0) for r in data.get("results", []))
-            if path.stem in durations and path.stem.endswith("_model_build"):
-                result.append(durations[path.stem] - dbt_time)
+            results = json.loads(path.read_text()).get("results", [])
+            ti = by_id.get(path.stem)
+            if ti and ti["duration"] and path.stem.endswith("_model_build"):
+                result.append(ti["duration"] - sum(float(r.get("execution_time") or 0) for r in results))
+            if path.stem.endswith("dbt_producer_watcher"):
+                for r in results:
+                    kind, name = r["unique_id"].split(".")[0], r["unique_id"].split(".")[-1]
+                    watcher = by_id.get(f"transform.{name}.run") or by_id.get(f"transform.{name}_run")
+                    if kind == "model" and watcher and watcher["end_date"] and r.get("timing"):
+                        done = datetime.fromisoformat(r["timing"][-1]["completed_at"].replace("Z", "+00:00"))
+                        ended = datetime.fromisoformat(watcher["end_date"].replace("Z", "+00:00"))
+                        result.append((ended - done.replace(tzinfo=done.tzinfo or UTC)).total_seconds())
         return result
 
 
@@ -245,7 +225,7 @@ def main() -> None:
             over = result["overhead"]
             print(
                 f"  {'':8} per model task: overhead {statistics.median(over):.1f} s median over {len(over)} tasks"
-                " (task duration - dbt's node time)"
+                " (LOCAL: task duration - dbt's node time; WATCHER: task end - dbt's end of the model)"
             )
 
 

@@ -46,6 +46,8 @@ DBT_ENABLE_GRANTS = os.environ.get("ORCHARD_DBT_ENABLE_GRANTS", "false").lower()
 # `airflow dags test` in 3.3.2 crashes finishing a successful run of a DAG with a deadline alert
 # (DagRun.update_state looks the alert up by a dict instead of its id): runs under `dags test` turn it off.
 DEADLINE_ALERTS = os.environ.get("ORCHARD_DEADLINE_ALERTS", "true").lower() in {"1", "true", "yes"}
+# orchard_nightly is queued at 02:00 UTC and must finish by 06:00 UTC: 4 hours after it is queued.
+NIGHTLY_DEADLINE_AFTER_S = float(os.environ.get("ORCHARD_NIGHTLY_DEADLINE_AFTER_S", str(4 * 3600)))
 TASK_RETRIES = int(os.environ.get("ORCHARD_TASK_RETRIES", "2"))
 TASK_RETRY_DELAY_S = float(os.environ.get("ORCHARD_TASK_RETRY_DELAY_S", "120"))
 NIGHTLY_CATCHUP = os.environ.get("ORCHARD_NIGHTLY_CATCHUP", "true").lower() in {"1", "true", "yes"}

@@ -9,91 +9,42 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from orchard.orchestration.rest import AirflowAPI
 from orchard.warehouse.lifecycle import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from alert_listeners import SLACK_PATH, HttpListener, SmtpListener, channel_connections  # noqa: E402
+
 TINY = ROOT / "tests" / "dags" / "fixtures" / "tiny_dbt"
 PASSWORD = "orchard-e2e-password"
+DEADLINE_S = 10
 
 
-class Airflow:
-    """A running local deployment and a small REST client for it."""
+class Airflow(AirflowAPI):
+    """A running local deployment: its REST API, environment, state directory and alert listeners."""
 
-    def __init__(self, url: str, env: dict[str, str], state: Path):
-        self.url, self.env, self.state = url, env, state
-        self.user, self.password = "admin", PASSWORD
-        self._token = None
+    def __init__(self, url: str, env: dict[str, str], state: Path, channels: dict):
+        super().__init__(url, "admin", PASSWORD)
+        self.env, self.state, self.channels = env, state, channels
 
-    @property
-    def token(self) -> str:
-        if self._token is None:
-            body = json.dumps({"username": self.user, "password": self.password}).encode()
-            request = urllib.request.Request(
-                f"{self.url}/auth/token", data=body, headers={"Content-Type": "application/json"}
-            )
-            self._token = json.loads(urllib.request.urlopen(request, timeout=30).read())["access_token"]
-        return self._token
-
-    def api(self, method: str, path: str, body: dict | None = None) -> dict:
-        request = urllib.request.Request(
-            f"{self.url}/api/v2{path}",
-            data=json.dumps(body).encode() if body is not None else None,
-            method=method,
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
-        )
-        for attempt in range(10):
-            try:
-                return json.loads(urllib.request.urlopen(request, timeout=60).read() or b"{}")
-            except urllib.error.HTTPError as exc:
-                # the api-server answers 503 for a moment when its workers are saturated on 2 shared cores
-                if exc.code != 503 or attempt == 9:
-                    raise
-            except urllib.error.URLError:
-                if attempt == 9:
-                    raise
-            time.sleep(3)
-        raise AssertionError("unreachable")
-
-    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                self.api("GET", f"/dags/{dag_id}")
-                return
-            except urllib.error.HTTPError:
-                time.sleep(2)
-        raise AssertionError(
-            f"{dag_id} did not appear within {timeout} s: see {self.state}/airflow/service-logs"
-        )
-
-    def runs(self, dag_id: str) -> list[dict]:
-        return self.api("GET", f"/dags/{dag_id}/dagRuns?limit=100")["dag_runs"]
-
-    def wait_for_runs(self, dag_id: str, run_ids: set[str], timeout: float = 600) -> dict[str, dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            runs = {r["dag_run_id"]: r for r in self.runs(dag_id) if r["dag_run_id"] in run_ids}
-            if len(runs) == len(run_ids) and all(r["state"] in ("success", "failed") for r in runs.values()):
-                return runs
-            time.sleep(3)
-        raise AssertionError(f"runs {run_ids} of {dag_id} did not finish within {timeout} s")
-
-    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict]:
-        data = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=100")
-        return {ti["task_id"]: ti for ti in data["task_instances"]}
-
-    def xcom(self, dag_id: str, run_id: str, task_id: str):
-        data = self.api(
-            "GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
-        )
-        return data["value"]
+    def alerts(self, kind: str, run_id: str | None = None) -> dict[str, list[str]]:
+        """The alerts of a kind (task_failed, run_failed, deadline_missed) each channel received."""
+        http, smtp = self.channels["http"], self.channels["smtp"]
+        by_channel = {
+            "slack": [b["text"] for b in http.bodies(SLACK_PATH)],
+            "webhook": [b["text"] for b in http.bodies("/hook")],
+            "email": list(smtp.messages),
+        }
+        title = f"[orchard] {kind.replace('_', ' ')}"
+        return {
+            channel: [m for m in texts if title in m and (run_id is None or run_id in m)]
+            for channel, texts in by_channel.items()
+        }
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +74,11 @@ def airflow_up():
         "ORCHARD_NIGHTLY_CATCHUP": "false",  # unpausing must not queue weeks of runs on a 2-core machine
         "ORCHARD_TASK_RETRIES": "0",
         "ORCHARD_ALERT_LOG": str(state / "alerts.jsonl"),
+        # every nightly run here takes longer than this: each one shows the deadline alert firing
+        "ORCHARD_NIGHTLY_DEADLINE_AFTER_S": str(DEADLINE_S),
     }
+    http, smtp = HttpListener(), SmtpListener()
+    env.update({key: json.dumps(value) for key, value in channel_connections(http, smtp).items()})
     env.pop("AIRFLOW_HOME", None)
     env.pop("AIRFLOW__CORE__DAGS_FOLDER", None)
     script = [sys.executable, str(ROOT / "scripts" / "airflow_local.py")]
@@ -140,10 +95,12 @@ def airflow_up():
     )
     up = subprocess.run([*script, "up"], env=env, capture_output=True, text=True, timeout=600)
     assert up.returncode == 0, up.stdout[-5000:] + up.stderr[-5000:]
-    airflow = Airflow(f"http://localhost:{api_port}", env, state)
+    airflow = Airflow(f"http://localhost:{api_port}", env, state, {"http": http, "smtp": smtp})
     airflow.up_output = up.stdout
     try:
         airflow.wait_for_dag("orchard_nightly")
         yield airflow
     finally:
         subprocess.run([*script, "down"], env=env, capture_output=True, timeout=300)
+        http.server.shutdown()
+        smtp.server.shutdown()

@@ -73,7 +73,9 @@ def test_trigger_with_params_run_succeeds_and_graph_shows_models(page, airflow_u
     expect(page.get_by_text("Success").first).to_be_visible()
     page.get_by_role("button", name="Show Graph (Press g)").click()
     page.get_by_role("button", name="Expand all task groups").click()
-    for task in ("fct_tiny_model_build", "int_tiny__labelled_model_build", "snap_tiny_labels_snapshot_build"):
+    # WATCHER (the default): the producer's one `dbt build`, and a task per node watching it; a model
+    # with tests is a group of its run and its tests
+    for task in ("dbt_producer_watcher", "int_tiny__labelled_run", "snap_tiny_labels_snapshot", "fct_tiny"):
         expect(page.get_by_text(task, exact=True).first).to_be_visible()
 
 

@@ -49,16 +49,27 @@ class RunFailureNotifier(_PlainNotifier):
 async def deadline_missed(
     dag_id: str = "", deadline: str = "", context: dict | None = None, **_: Any
 ) -> None:
-    """Deadline-alert callback (runs in the triggerer): the DAG run has not finished in time."""
+    """Deadline-alert callback (runs in the triggerer): the DAG run has not finished in time.
+
+    Airflow 3.3 hands it `context` with the run as the REST API shows it (`dag_run_id`, `logical_date`)
+    and the deadline's time.
+    """
     context = context or {}
     dag_run = context.get("dag_run") or {}
-    run_id = dag_run.get("run_id", "") if isinstance(dag_run, dict) else getattr(dag_run, "run_id", "")
+    if not isinstance(dag_run, dict):
+        dag_run = {
+            "dag_run_id": getattr(dag_run, "run_id", ""),
+            "logical_date": getattr(dag_run, "logical_date", ""),
+        }
+    due = (context.get("deadline") or {}).get("deadline_time")
     dispatch(
         Alert(
             kind="deadline_missed",
-            dag_id=dag_id,
-            run_id=str(run_id),
-            error=f"{dag_id} has not finished by its deadline ({deadline}).",
+            dag_id=dag_id or str(dag_run.get("dag_id") or ""),
+            run_id=str(dag_run.get("dag_run_id") or dag_run.get("run_id") or ""),
+            logical_date=str(dag_run.get("logical_date") or ""),
+            error=f"{dag_id} has not finished by its deadline ({deadline}"
+            + (f", due {due})." if due else ")."),
         )
     )
 

@@ -185,14 +185,17 @@ def nightly_deadline() -> DeadlineAlert:
     """Alert when orchard_nightly has not finished by 06:00 UTC: 4 h after its 02:00 UTC queueing.
 
     Measured from when the run is queued (not from its logical date), so a backfill of an old date
-    gets the same four hours instead of alerting at once.
+    gets the same four hours instead of alerting at once. ORCHARD_NIGHTLY_DEADLINE_AFTER_S changes the
+    four hours (the e2e tests shorten it to see the alert fire).
     """
+    after = timedelta(seconds=settings.NIGHTLY_DEADLINE_AFTER_S)
+    due = "06:00 UTC" if after == timedelta(hours=4) else f"{after} after it was queued"
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT,
-        interval=timedelta(hours=4),
+        interval=after,
         callback=AsyncCallback(
             "orchard.alerting.notifier.deadline_missed",
-            kwargs={"dag_id": "orchard_nightly", "deadline": "06:00 UTC"},
+            kwargs={"dag_id": "orchard_nightly", "deadline": due},
         ),
         name="orchard_nightly_by_0600_utc",
     )

@@ -1,0 +1,98 @@
+"""Local stand-ins for the alert channels' far ends: an HTTP server (Slack, webhooks) and an SMTP server
+that record what they receive, for tests to assert on."""
+
+from __future__ import annotations
+
+import email
+import json
+import socketserver
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class HttpListener:
+    """A local HTTP server that records every JSON body POSTed to it."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict]] = []
+        listener = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                listener.received.append((self.path, json.loads(body or b"{}")))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def bodies(self, path: str) -> list[dict]:
+        return [body for p, body in self.received if p == path]
+
+
+class SmtpListener:
+    """A minimal SMTP server (enough of RFC 5321 for smtplib) that records each message's DATA."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        listener = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, text: str) -> None:
+                self.wfile.write((text + "\r\n").encode())
+
+            def handle(self):
+                self.reply("220 localhost test SMTP")
+                while line := self.rfile.readline():
+                    command = line.decode(errors="replace").strip().upper()
+                    if command.startswith("EHLO"):
+                        self.reply("250-localhost\r\n250 8BITMIME")
+                    elif command.startswith("DATA"):
+                        self.reply("354 end with <CRLF>.<CRLF>")
+                        data = []
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                            data.append(chunk.decode(errors="replace"))
+                        message = email.message_from_string("".join(data))
+                        body = message.get_payload(decode=True).decode()
+                        listener.messages.append(f"Subject: {message['Subject']}\n{body}")
+                        self.reply("250 queued")
+                    elif command.startswith("QUIT"):
+                        self.reply("221 bye")
+                        return
+                    else:  # HELO, MAIL, RCPT, RSET, NOOP
+                        self.reply("250 ok")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+SLACK_PATH = "/services/T000/B000/slack-secret-token"
+
+
+def channel_connections(http: HttpListener, smtp: SmtpListener) -> dict[str, dict]:
+    """The three alert channels as Airflow connection env vars (AIRFLOW_CONN_ORCHARD_*) aimed at the listeners."""
+    return {
+        "AIRFLOW_CONN_ORCHARD_SLACK": {"conn_type": "http", "host": http.url(SLACK_PATH)},
+        "AIRFLOW_CONN_ORCHARD_WEBHOOK": {
+            "conn_type": "http",
+            "host": http.url("/hook"),
+            "extra": {"headers": {"Authorization": "Token webhook-secret-value"}},
+        },
+        "AIRFLOW_CONN_ORCHARD_SMTP": {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": smtp.port,
+            "extra": {"from": "orchard@example.com", "to": "oncall@example.com"},
+        },
+    }
