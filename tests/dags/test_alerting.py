@@ -122,3 +122,26 @@ def test_redact_removes_credentials_in_urls_and_key_values():
 def test_long_errors_are_cut_to_their_first_lines():
     text = first_lines("\n".join(f"line {i}" for i in range(50)))
     assert text.startswith("line 0") and "line 49" not in text and "more lines in the task log" in text
+
+
+def test_deadline_callback_names_the_run_from_airflows_context(alert_channels, tmp_path, monkeypatch):
+    """The context Airflow 3.3's scheduler hands a deadline callback: the run as the REST API shows it."""
+    import asyncio
+
+    from orchard.alerting.notifier import deadline_missed
+
+    monkeypatch.setattr(settings, "ALERT_LOG", tmp_path / "alerts.jsonl")
+    context = {
+        "dag_run": {
+            "dag_run_id": "scheduled__2026-11-21T02:00:00+00:00",
+            "dag_id": "orchard_nightly",
+            "logical_date": "2026-11-20T02:00:00Z",
+        },
+        "deadline": {"id": "0199", "deadline_time": "2026-11-21T06:00:00Z"},
+    }
+    asyncio.run(deadline_missed(dag_id="orchard_nightly", deadline="06:00 UTC", context=context))
+    [hook] = alert_channels["http"].bodies("/hook")
+    assert hook["kind"] == "deadline_missed" and hook["run_id"] == "scheduled__2026-11-21T02:00:00+00:00"
+    assert "06:00 UTC" in hook["text"] and "2026-11-21T06:00:00Z" in hook["text"]
+    assert hook["logical_date"] == "2026-11-20T02:00:00Z"
+    assert len(alert_channels["smtp"].messages) == 1
