@@ -31,6 +31,7 @@ class Airflow(AirflowAPI):
     def __init__(self, url: str, env: dict[str, str], state: Path, channels: dict):
         super().__init__(url, "admin", PASSWORD)
         self.env, self.state, self.channels = env, state, channels
+        self.deadline_s = DEADLINE_S
 
     def alerts(self, kind: str, run_id: str | None = None) -> dict[str, list[str]]:
         """The alerts of a kind (task_failed, run_failed, deadline_missed) each channel received."""

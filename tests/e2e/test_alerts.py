@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import DEADLINE_S
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -66,4 +65,4 @@ def test_a_run_past_its_deadline_raises_the_deadline_alert(airflow_up):
     alerts = wait_for_alerts(airflow_up, "deadline_missed", run_id)
     for channel, texts in alerts.items():
         assert len(texts) == 1, (channel, texts)
-        assert "orchard_nightly" in texts[0] and f"0:00:{DEADLINE_S:02d} after it was queued" in texts[0]
+        assert "orchard_nightly" in texts[0] and f"0:00:{airflow_up.deadline_s:02d} after it was queued" in texts[0]
