@@ -107,6 +107,9 @@ def test_dag_files_import_with_the_real_dbt_project(monkeypatch):
     nightly = bag.dags["orchard_nightly"]
     models = [t for t in nightly.task_ids if t.startswith("transform.") and t.endswith(".run")]
     assert "transform.fct_grocery_orders.run" in models, models
+    # the ops marts read every dbt invocation's results: built in publish, after the rest
+    assert not [t for t in nightly.task_ids if t.startswith("transform.rpt_ops")]
+    assert {a.name for a in nightly.get_task("publish.ops_marts").outlets} >= {"ops.rpt_ops_test_pass_rates"}
 
 
 def test_orchard_dbt_manifest_command_builds_once_then_says_up_to_date(tiny_project):

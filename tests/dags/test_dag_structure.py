@@ -41,10 +41,14 @@ def test_per_model_local_renders_one_build_task_per_node_between_loads_and_publi
     for task_id in transform:
         assert ancestors(dag, task_id) >= LOADS, task_id
     assert ancestors(dag, "source_freshness") >= LOADS
-    publish = {"publish.bi_refresh", "publish.dbt_docs", "publish.dbt_artifacts"}
+    publish = {"publish.ops_marts", "publish.bi_refresh", "publish.dbt_docs", "publish.dbt_artifacts"}
     assert publish <= set(dag.task_ids)
     for task_id in publish:
         assert transform | {"source_freshness"} <= ancestors(dag, task_id)
+    # the ops marts report on dbt's runs: built after every other model, before the BI refresh reads them
+    ops = dag.get_task("publish.ops_marts")
+    assert ops.select == ["tag:ops"] and "publish.ops_marts" in ancestors(dag, "publish.bi_refresh")
+    assert [a.name for a in ops.outlets] == ["marts.ops_tiny_report"]
     # each model task runs `dbt build` of the model: its tests are in the same task
     assert type(dag.get_task("transform.fct_tiny_model_build")).__name__ == "DbtBuildLocalOperator"
     assert [a.name for a in dag.get_task("transform.fct_tiny_model_build").outlets] == ["marts.fct_tiny"]
@@ -62,6 +66,7 @@ def test_per_layer_chains_layers_in_order(tiny_project):
     for before, after in zip(ids, ids[1:], strict=False):
         assert dag.get_task(after).upstream_task_ids == {before}
     assert dag.get_task("transform.build_marts").select == ["tag:marts"]
+    assert dag.get_task("transform.build_marts").exclude == ["tag:ops"]  # built in publish.ops_marts
     assert ancestors(dag, "transform.build_seeds") >= LOADS
     assert "transform.build_marts" in ancestors(dag, "publish.bi_refresh")
 
@@ -175,6 +180,10 @@ def test_per_model_watcher_is_the_default_one_producer_feeding_a_task_per_node(t
         assert ancestors(dag, task_id) >= LOADS | {"source_freshness"}, task_id
         assert task_id in ancestors(dag, "publish.bi_refresh")
     assert [a.name for a in dag.get_task("transform.fct_tiny.run").outlets] == ["marts.fct_tiny"]
+    assert producer.exclude == "tag:ops" and not any(
+        "ops_tiny_report" in t for t in dag.task_ids if "transform." in t
+    )
+    assert "publish.ops_marts" in descendants(dag, "transform.fct_tiny.run")
     assert dag.get_task("transform.fct_tiny.test").outlets == []
     assert dag.get_task("transform.fct_tiny.run").retries >= 1  # a retry re-runs the model itself
 

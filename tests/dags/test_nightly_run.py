@@ -29,7 +29,9 @@ def test_nightly_run_builds_the_models_with_the_run_interval_and_publishes(
     assert end.isoformat().startswith("2026-11-20T02:00")
     # publish: dbt results in ops, BI refresh counted the exposed mart, docs generated
     summary = run["xcom"]["publish.dbt_artifacts"]
-    assert summary["models_built"] == 3 and summary["tests_passed"] == 2 and summary["tests_failed"] == 0
+    assert (
+        summary["models_built"] == 4 and summary["tests_passed"] == 2
+    )  # ops_tiny_report in publish and summary["tests_failed"] == 0
     stored = client.command(f"SELECT count() FROM ops.dbt_run_results WHERE run_id = '{run['run_id']}'")
     assert int(stored) == summary["results"]
     assert run["xcom"]["publish.bi_refresh"] == {"tiny_dashboard": {"marts.fct_tiny": 10}}
@@ -47,7 +49,7 @@ def test_failing_model_alerts_once_per_channel_and_stops_downstream(
     tasks = run["tasks"]
     assert tasks["transform.int_tiny__labelled_model_build"] == ("failed", 2)  # retried once, then failed
     assert tasks["transform.fct_tiny_model_build"][0] == "upstream_failed"
-    for task_id in ("publish.bi_refresh", "publish.dbt_docs", "publish.dbt_artifacts"):
+    for task_id in ("publish.ops_marts", "publish.bi_refresh", "publish.dbt_docs", "publish.dbt_artifacts"):
         assert tasks[task_id][0] == "upstream_failed", task_id
     assert tasks["transform.stg_tiny__numbers_model_build"][0] == "success"
 

@@ -26,6 +26,7 @@ from orchard.transform.manifest import check_manifest, load_manifest
 
 LAYERS = ["seeds", "snapshots", "staging", "intermediate", "marts"]
 CADENCE_TAGS = {"nightly", "intraday"}
+OPS_MARTS = "tag:ops"  # dbt's reports on its own runs: built in `publish`, after the rest (ops_marts_task)
 BUILT = {"model", "seed", "snapshot"}
 # WATCHER's producer runs the one `dbt build`. Cosmos skips a producer's retry rather than building twice,
 # so it gets none; and it sends no alert of its own: the model task that watched a failed node fails and
@@ -43,10 +44,13 @@ def manifest() -> dict[str, Any]:
     return _manifest(str(path), path.stat().st_mtime)
 
 
-def built_nodes(data: dict[str, Any], select_tags: list[str]) -> dict[str, dict[str, Any]]:
-    """Models, seeds and snapshots of the project, narrowed to nodes carrying every `tag:<x>` selected."""
+def built_nodes(
+    data: dict[str, Any], select_tags: list[str], exclude_tags: list[str] = ()
+) -> dict[str, dict[str, Any]]:
+    """Models, seeds and snapshots of the project carrying every `tag:<x>` selected and no excluded one."""
     wanted = {s.removeprefix("tag:") for s in select_tags if s.startswith("tag:")}
-    others = [s for s in select_tags if not s.startswith("tag:")]
+    unwanted = {s.removeprefix("tag:") for s in exclude_tags}
+    others = [s for s in [*select_tags, *exclude_tags] if not s.startswith("tag:")]
     if others:
         raise ValueError(f"tag/layer rendering selects by tag only; cannot apply {others}")
     return {
@@ -55,6 +59,7 @@ def built_nodes(data: dict[str, Any], select_tags: list[str]) -> dict[str, dict[
         if node["resource_type"] in BUILT
         and node.get("package_name") == "orchard"
         and wanted <= set(node["tags"])
+        and not unwanted & set(node["tags"])
     }
 
 
@@ -90,13 +95,13 @@ def group_edges(nodes: dict[str, dict[str, Any]], groups: dict[str, list[str]]) 
     return edges
 
 
-def _grouped(granularity: str, select: list[str], full_refresh: Any) -> Any:
+def _grouped(granularity: str, select: list[str], exclude: list[str], full_refresh: Any) -> Any:
     from airflow.sdk import TaskGroup
     from cosmos.constants import InvocationMode
     from cosmos.operators.local import DbtBuildLocalOperator
 
     data = manifest()
-    nodes = built_nodes(data, select)
+    nodes = built_nodes(data, select, exclude)
     groups = partition(nodes, granularity)
     edges = group_edges(nodes, groups)
     try:
@@ -115,6 +120,7 @@ def _grouped(granularity: str, select: list[str], full_refresh: Any) -> Any:
                 project_dir=str(settings.DBT_PROJECT_DIR),
                 profile_config=profile_config(),
                 select=[selector] if selector else sorted(data["nodes"][u]["name"] for u in groups[key]),
+                exclude=list(exclude),
                 invocation_mode=InvocationMode.DBT_RUNNER,
                 outlets=[model_asset(nodes[u]) for u in sorted(groups[key])],
                 doc_md=f"`dbt build` of the {len(groups[key])} nodes tagged `{key}` and their tests.",
@@ -131,7 +137,7 @@ def _grouped(granularity: str, select: list[str], full_refresh: Any) -> Any:
     return group
 
 
-def _per_model(select: list[str], full_refresh: Any, execution_mode: str | None) -> Any:
+def _per_model(select: list[str], exclude: list[str], full_refresh: Any, execution_mode: str | None) -> Any:
     from cosmos import DbtTaskGroup, LoadMode, RenderConfig, TestBehavior
 
     data = manifest()
@@ -154,6 +160,7 @@ def _per_model(select: list[str], full_refresh: Any, execution_mode: str | None)
             # `dbt build` it would query a model that is not built yet.
             should_detach_multiple_parents_tests=mode == "local",
             select=list(select),
+            exclude=list(exclude),
             emit_datasets=False,
         ),
         operator_args=operator_args(full_refresh, callback=capture_run_results),
@@ -173,8 +180,34 @@ def _per_model(select: list[str], full_refresh: Any, execution_mode: str | None)
 
 
 def transform_group(
-    granularity: str, select: list[str], full_refresh: Any = False, execution_mode: str | None = None
+    granularity: str,
+    select: list[str],
+    full_refresh: Any = False,
+    execution_mode: str | None = None,
+    exclude: list[str] = (),
 ) -> Any:
     if granularity == "model":
-        return _per_model(select, full_refresh, execution_mode)
-    return _grouped(granularity, select, full_refresh)
+        return _per_model(select, list(exclude), full_refresh, execution_mode)
+    return _grouped(granularity, select, list(exclude), full_refresh)
+
+
+def ops_marts_task(full_refresh: Any = False) -> Any:
+    """`dbt build --select tag:ops`: the marts that report on dbt's own runs (test pass rates, model
+    durations, freshness). They read what every dbt invocation logs at its end, so they are built once
+    the rest of the project has run, and show this run complete (one `dbt build` under WATCHER logs
+    its results only when it ends)."""
+    from cosmos.constants import InvocationMode
+    from cosmos.operators.local import DbtBuildLocalOperator
+
+    nodes = built_nodes(manifest(), [OPS_MARTS])
+    return DbtBuildLocalOperator(
+        task_id="ops_marts",
+        project_dir=str(settings.DBT_PROJECT_DIR),
+        profile_config=profile_config(),
+        select=[OPS_MARTS],
+        invocation_mode=InvocationMode.DBT_RUNNER,
+        outlets=[model_asset(nodes[u]) for u in sorted(nodes)],
+        doc_md=ops_marts_task.__doc__,
+        emit_datasets=False,
+        **operator_args(full_refresh, callback=capture_run_results),
+    )

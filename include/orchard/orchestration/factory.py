@@ -1,8 +1,8 @@
 """DAG factories: thin DAG files in dags/ call these; every DAG gets the same defaults, notifier and docs.
 
 A pipeline DAG is `extract_load` (one task per source) -> `source_freshness` -> `transform` (the dbt
-project via Cosmos, rendered per model, per tag or per layer) -> `publish` (BI refresh, dbt docs,
-dbt artifacts into the warehouse).
+project via Cosmos, rendered per model, per tag or per layer) -> `publish` (the ops marts, BI refresh,
+dbt docs, dbt artifacts into the warehouse).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from airflow.timetables.trigger import CronTriggerTimetable  # noqa: E402
 
 from orchard.orchestration import params as P  # noqa: E402
 from orchard.orchestration.assets import raw_assets  # noqa: E402
-from orchard.orchestration.dbt_group import transform_group  # noqa: E402
+from orchard.orchestration.dbt_group import OPS_MARTS, ops_marts_task, transform_group  # noqa: E402
 from orchard.orchestration.defaults import MAX_ACTIVE_RUNS, dag_callbacks, default_args  # noqa: E402
 
 START_DATE = datetime.fromisoformat(settings.NIGHTLY_START_DATE)
@@ -100,8 +100,11 @@ def _render_vars(context: dict[str, Any], template: dict[str, str]) -> dict[str,
     }
 
 
-def _publish() -> TaskGroup:
-    with TaskGroup("publish", tooltip="BI refresh, dbt docs, dbt artifacts into the warehouse") as group:
+def _publish(full_refresh: Any) -> TaskGroup:
+    with TaskGroup(
+        "publish", tooltip="ops marts, BI refresh, dbt docs, dbt artifacts into the warehouse"
+    ) as group:
+        ops_marts = ops_marts_task(full_refresh)
 
         @task(task_id="bi_refresh", pool=settings.CLICKHOUSE_POOL)
         def bi_refresh() -> dict[str, dict[str, int]]:
@@ -132,8 +135,8 @@ def _publish() -> TaskGroup:
             context = get_current_context()
             return load_into_warehouse(context["dag"].dag_id, context["run_id"])
 
-        bi_refresh() >> dbt_docs()
-        dbt_artifacts()
+        ops_marts >> bi_refresh() >> dbt_docs()
+        ops_marts >> dbt_artifacts()
     return group
 
 
@@ -169,6 +172,7 @@ def pipeline_dag(
             select=spec.select,
             full_refresh=full_refresh,
             execution_mode=execution_mode,
+            exclude=[OPS_MARTS] if spec.publish else [],
         )
         if spec.freshness:
             # Freshness gates the models: nothing is rebuilt on stale sources, and the ops marts
@@ -177,7 +181,7 @@ def pipeline_dag(
         else:
             loads >> transform
         if spec.publish:
-            transform >> _publish()
+            transform >> _publish(full_refresh)
     return dag
 
 
@@ -209,7 +213,8 @@ Loads yesterday's data and rebuilds the warehouse, every night at 02:00 UTC for 
 2. **source_freshness** — `dbt source freshness`; error-level staleness fails the run before any model.
 3. **transform** — the dbt project (seeds, snapshots, one task per model with its tests), rendered by
    Cosmos from the precompiled manifest (`orchard dbt manifest`). dbt vars `data_interval_start`/`data_interval_end` carry the interval.
-4. **publish** — BI refresh (marts behind the dashboards), `dbt docs generate`, dbt results into `ops`.
+4. **publish** — the `ops` marts (dbt's reports on its own runs, this one included), BI refresh (marts
+   behind the dashboards), `dbt docs generate`, dbt results into `ops`.
 
 Catchup is on: a backfill is one run per date, each loading and rebuilding its own date.
 Params: `full_refresh` (dbt --full-refresh), `sources` (which loads run).
