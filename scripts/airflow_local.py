@@ -145,6 +145,11 @@ def warehouse_up() -> bool:
 
 
 def _alive(pid: int) -> bool:
+    try:  # a service this process started (`make run`) stays a zombie until reaped: reap it
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass  # started by another `up`: not ours to reap
     try:
         os.kill(pid, 0)
         return True
