@@ -68,3 +68,20 @@ def test_failing_model_alerts_once_per_channel_and_stops_downstream(
         assert "transform.int_tiny__labelled_model_build" in run_alerts[0]
     assert [h["kind"] for h in hooks] == ["task_failed", "run_failed"]
     assert not (tmp_path / "alerts.jsonl").exists(), "delivered alerts do not also go to the fallback log"
+
+
+def test_nightly_run_rendered_per_tag_builds_every_group(airflow_home, tiny_project, dag_warehouse, tmp_path):
+    """The third granularity runs too (per model and per layer have their own runs): one `dbt build` per
+    tag, in the order of the dependencies between the tags, then the ops marts in publish."""
+    env = dag_env(dag_warehouse, tmp_path, ORCHARD_RENDER_GRANULARITY="tag")
+    run = run_dag("orchard_nightly", "2026-11-18T02:00:00+00:00", env, conf={"sources": []})
+
+    assert run["state"] == "success", run["output"]
+    built = {task for task in run["tasks"] if task.startswith("transform.build_")}
+    assert built == {
+        f"transform.build_{t}" for t in ("seeds", "snapshots", "staging", "intermediate", "marts")
+    }
+    client = get_client(dag_warehouse)
+    assert client.command("SELECT count() FROM marts.fct_tiny") == 10
+    assert client.command("SELECT n FROM marts.ops_tiny_report") == 10
+    assert run["xcom"]["publish.dbt_artifacts"]["models_built"] == 4
