@@ -45,6 +45,19 @@ def test_several_statements():
     assert not sql.has_several_statements("SELECT 'it''s; fine' -- ; comment")
 
 
+def test_split_statements_keeps_semicolons_in_literals_and_comments():
+    script = (
+        "CREATE TABLE t (s String) ENGINE = Memory; INSERT INTO t VALUES ('a;b') /* ; */;\n-- c;\n; SELECT 1;"
+    )
+    assert sql.split_statements(script) == [
+        "CREATE TABLE t (s String) ENGINE = Memory",
+        "INSERT INTO t VALUES ('a;b') /* ; */",
+        "SELECT 1",
+    ]
+    assert sql.split_statements('SELECT `a;b`, "c;d" FROM t') == ['SELECT `a;b`, "c;d" FROM t']
+    assert sql.split_statements(" ; -- nothing\n") == []
+
+
 def test_unknown_content_encoding_is_named():
     with pytest.raises(ClickHouseError) as info:
         codecs.decoder("snappy-ish")

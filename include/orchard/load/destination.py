@@ -34,6 +34,7 @@ from dlt.destinations.sql_client import DBApiCursorImpl, SqlClientBase, raise_da
 from dlt.destinations.utils import _convert_to_old_pyformat
 
 from orchard.settings import ClickHouseSettings
+from orchard.warehouse.sql import split_statements
 
 # https://github.com/ClickHouse/ClickHouse/blob/master/src/Common/ErrorCodes.cpp
 UNDEFINED_RELATION_CODES = {60, 81}  # UNKNOWN_TABLE, UNKNOWN_DATABASE
@@ -122,11 +123,11 @@ class HttpClickHouseSqlClient(ClickHouseSqlClient):
             db_args.update(kwargs)
         db_args = self._sanitise_dbargs(db_args)
         cursor = HttpCursor(self._conn)
-        # dlt joins statements with ";" (ClickHouse over HTTP runs one statement per request)
-        for statement in query.split(";"):
-            if statement := statement.strip():
-                # clickhouse-connect only %-formats when there are parameters
-                cursor.execute(self.escape_pct(statement) if db_args else statement, db_args)
+        # dlt joins statements with ";" (ClickHouse over HTTP runs one statement per request); a ";" inside
+        # a literal or a comment is not a boundary
+        for statement in split_statements(query):
+            # clickhouse-connect only %-formats when there are parameters
+            cursor.execute(self.escape_pct(statement) if db_args else statement, db_args)
         yield DBApiCursorImpl(cursor)  # type: ignore[abstract]
 
     # A dataset is a ClickHouse database: `raw_shop.orders`, staging in `raw_shop_staging`.

@@ -72,19 +72,31 @@ def strip_comments(sql: str) -> str:
     return "".join(out)
 
 
-def has_several_statements(sql: str) -> bool:
-    """True when something other than whitespace follows a `;` outside quotes and comments."""
-    text = strip_comments(sql)
-    i, n = 0, len(text)
+def split_statements(sql: str) -> list[str]:
+    """The statements of a script, split at each `;` outside quotes and comments; empty ones dropped."""
+    parts, start, i, n = [], 0, 0, len(sql)
     while i < n:
-        ch = text[i]
+        ch = sql[i]
         if ch in "'\"`":
-            i = _quote_end(text, i)
-            continue
-        if ch == ";" and text[i + 1 :].strip(" \t\r\n;"):
-            return True
-        i += 1
-    return False
+            i = _quote_end(sql, i)
+        elif sql.startswith("--", i) or ch == "#":
+            end = sql.find("\n", i)
+            i = n if end < 0 else end
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        else:
+            if ch == ";":
+                parts.append(sql[start:i])
+                start = i + 1
+            i += 1
+    parts.append(sql[start:])
+    return [part.strip() for part in parts if strip_comments(part).strip()]
+
+
+def has_several_statements(sql: str) -> bool:
+    """True when a statement follows a `;` outside quotes and comments."""
+    return len(split_statements(sql)) > 1
 
 
 def _quote_end(text: str, start: int) -> int:
