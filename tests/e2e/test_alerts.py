@@ -65,4 +65,7 @@ def test_a_run_past_its_deadline_raises_the_deadline_alert(airflow_up):
     alerts = wait_for_alerts(airflow_up, "deadline_missed", run_id)
     for channel, texts in alerts.items():
         assert len(texts) == 1, (channel, texts)
-        assert "orchard_nightly" in texts[0] and f"0:00:{airflow_up.deadline_s:02d} after it was queued" in texts[0]
+        assert (
+            "orchard_nightly" in texts[0]
+            and f"0:00:{airflow_up.deadline_s:02d} after it was queued" in texts[0]
+        )
