@@ -33,6 +33,17 @@ class Airflow(AirflowAPI):
         self.env, self.state, self.channels = env, state, channels
         self.deadline_s = DEADLINE_S
 
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """The `airflow` CLI against this deployment, in the environment `airflow_local.py env` prints."""
+        script = [sys.executable, str(ROOT / "scripts" / "airflow_local.py"), "env"]
+        exports = subprocess.run(script, env=self.env, capture_output=True, text=True, check=True).stdout
+        env = dict(self.env)
+        for line in exports.splitlines():
+            key, value = line.removeprefix("export ").split("=", 1)
+            env[key] = json.loads(value)
+        airflow = str(Path(sys.executable).parent / "airflow")
+        return subprocess.run([airflow, *args], env=env, capture_output=True, text=True, timeout=300)
+
     def alerts(self, kind: str, run_id: str | None = None) -> dict[str, list[str]]:
         """The alerts of a kind (task_failed, run_failed, deadline_missed) each channel received."""
         http, smtp = self.channels["http"], self.channels["smtp"]

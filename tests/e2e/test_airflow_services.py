@@ -50,6 +50,27 @@ def test_backfill_of_three_dates_gives_three_runs_bounded_by_their_dates(airflow
         assert airflow_up.xcom("orchard_nightly", run_id, "extract_load.load_instacart")["skipped"] is True
 
 
+def test_backfill_from_the_cli_runs_its_own_date(airflow_up):
+    airflow_up.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
+    date = "2026-11-14T02:00:00+00:00"
+    proc = airflow_up.cli(
+        "backfill", "create", "--dag-id", "orchard_nightly", "--from-date", date, "--to-date", date,
+        "--dag-run-conf", '{"sources": ["shop"]}',
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    runs = [
+        r
+        for r in airflow_up.runs("orchard_nightly")
+        if r["run_type"] == "backfill" and r["logical_date"].startswith("2026-11-14")
+    ]
+    assert len(runs) == 1
+    run_id = runs[0]["dag_run_id"]
+    run = airflow_up.wait_for_runs("orchard_nightly", {run_id})[run_id]
+    assert run["state"] == "success" and run["conf"]["sources"] == ["shop"]
+    shop = airflow_up.xcom("orchard_nightly", run_id, "extract_load.load_shop")
+    assert [v[:10] for v in shop["interval"]] == ["2026-11-14", "2026-11-15"]
+
+
 def test_plugin_serves_the_dashboards_page(airflow_up):
     page = urllib.request.urlopen(f"{airflow_up.url}/orchard/dashboards", timeout=30).read().decode()
     assert "Orchard dashboards" in page

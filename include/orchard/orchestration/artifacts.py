@@ -54,7 +54,8 @@ def collect(dag_id: str, run_id: str) -> list[list[Any]]:
     """One row per dbt node result of the run, from every captured run_results.json."""
     rows = []
     now = datetime.now(UTC)
-    for path in sorted(run_dir(dag_id, run_id).glob("*.json")):
+    # oldest first: a cleared and re-run task's results come after the ones they replace
+    for path in sorted(run_dir(dag_id, run_id).glob("*.json"), key=lambda p: p.stat().st_mtime):
         data = json.loads(path.read_text())
         invocation = data.get("metadata", {}).get("invocation_id", "")
         for result in data.get("results", []):
@@ -78,9 +79,11 @@ def collect(dag_id: str, run_id: str) -> list[list[Any]]:
 
 
 def summarize(rows: list[list[Any]]) -> dict[str, int]:
-    """models built, tests passed/failed, snapshots and seeds, from collected rows."""
+    """models built, tests passed/failed, snapshots and seeds: each node counted once, by its latest result
+    (a cleared run keeps its earlier results in the table, with their own invocation ids)."""
     summary = {"models_built": 0, "tests_passed": 0, "tests_failed": 0, "snapshots": 0, "seeds": 0}
-    for row in rows:
+    latest = {row[5]: row for row in rows}
+    for row in latest.values():
         resource, status = row[6], row[7]
         if resource == "model" and status == "success":
             summary["models_built"] += 1
