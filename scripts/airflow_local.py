@@ -262,24 +262,26 @@ def run(args: argparse.Namespace) -> None:
 
 def _run_latest_interval(api, dag_id: str) -> str:
     """Unpause the DAG so the scheduler starts the run of the latest complete interval, follow it to the
-    end and return its run id. If that run exists already, trigger a new run of the same interval: a
-    cleared WATCHER run would skip its one `dbt build` (Cosmos does not retry a producer)."""
+    end and return its run id. If that run exists already, clear it so it runs again, as clearing it in
+    the UI would: under WATCHER, Cosmos then skips the producer and each model task runs its own model."""
     api.wait_for_dag(dag_id)
-    end = latest_complete_interval_end()
-    start = (end - timedelta(days=1)).isoformat()
+    start = (latest_complete_interval_end() - timedelta(days=1)).isoformat()
     runs = [r for r in api.runs(dag_id) if (r.get("logical_date") or "")[:19] == start[:19]]
-    wanted = None
-    if runs:
-        print(f"• {dag_id} ran for this interval before ({runs[0]['dag_run_id']}): running it again")
-        body = {"logical_date": start, "data_interval_start": start, "data_interval_end": end.isoformat()}
-        wanted = api.api("POST", f"/dags/{dag_id}/dagRuns", {**body, "conf": {}})["dag_run_id"]
+    if runs and runs[0]["state"] in ("success", "failed"):
+        run_id = runs[0]["dag_run_id"]
+        print(f"• {dag_id} ran for this interval before ({run_id}): clearing it to run again")
+        api.api(
+            "POST",
+            f"/dags/{dag_id}/clearTaskInstances",
+            {"dag_run_id": run_id, "dry_run": False, "only_failed": False, "reset_dag_runs": True},
+        )
     api.api("PATCH", f"/dags/{dag_id}", {"is_paused": False})
     print(f"• {dag_id} for the interval starting {start} (watch it in the UI at {api.url})")
     done, began = -1, time.monotonic()
     while True:
         runs = [r for r in api.runs(dag_id) if (r.get("logical_date") or "")[:19] == start[:19]]
-        run = next((r for r in runs if r["dag_run_id"] == wanted), None) if wanted else (runs or [None])[0]
-        if run:
+        if runs:
+            run = runs[0]
             tasks = api.task_instances(dag_id, run["dag_run_id"]).values()
             finished = sum(t["state"] in ("success", "failed", "skipped", "upstream_failed") for t in tasks)
             if finished != done:
