@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,13 @@ class Airflow(AirflowAPI):
         super().__init__(url, "admin", PASSWORD)
         self.env, self.state, self.channels = env, state, channels
         self.deadline_s = DEADLINE_S
+
+    def wait_for_backfills_to_complete(self, dag_id: str, timeout: float = 180) -> None:
+        """Airflow runs one backfill per DAG at a time; the scheduler closes one after its runs end."""
+        deadline = time.monotonic() + timeout
+        while any(not b["completed_at"] for b in self.api("GET", f"/backfills?dag_id={dag_id}")["backfills"]):
+            assert time.monotonic() < deadline, f"an earlier backfill of {dag_id} did not complete"
+            time.sleep(3)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """The `airflow` CLI against this deployment, in the environment `airflow_local.py env` prints."""

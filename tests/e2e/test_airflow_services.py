@@ -52,6 +52,7 @@ def test_backfill_of_three_dates_gives_three_runs_bounded_by_their_dates(airflow
 
 def test_backfill_from_the_cli_runs_its_own_date(airflow_up):
     airflow_up.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
+    airflow_up.wait_for_backfills_to_complete("orchard_nightly")
     date = "2026-11-14T02:00:00+00:00"
     proc = airflow_up.cli(
         "backfill", "create", "--dag-id", "orchard_nightly", "--from-date", date, "--to-date", date,

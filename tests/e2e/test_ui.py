@@ -82,6 +82,7 @@ def test_trigger_with_params_run_succeeds_and_graph_shows_models(page, airflow_u
 def test_start_a_backfill_from_the_ui(page, airflow_up):
     from playwright.sync_api import expect
 
+    airflow_up.wait_for_backfills_to_complete("orchard_nightly")  # one at a time per DAG
     page.goto(f"{airflow_up.url}/dags/orchard_nightly", wait_until="networkidle")
     expect(page.get_by_text("Backfills", exact=True)).to_be_visible()
     page.get_by_role("button", name="Trigger").first.click()
