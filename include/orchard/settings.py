@@ -41,6 +41,11 @@ RENDER_GRANULARITY = os.environ.get("ORCHARD_RENDER_GRANULARITY", "model")  # mo
 # LOCAL (a dbt invocation per model) on this machine: bench/orchestration prints both.
 EXECUTION_MODE = os.environ.get("ORCHARD_EXECUTION_MODE", "watcher")
 CLICKHOUSE_POOL = "clickhouse"
+# One dbt build at a time, across every run and every DAG: two builds of the same models race on dbt's
+# table swaps (TABLE_ALREADY_EXISTS). An Airflow 3 backfill does not count against a DAG's
+# max_active_runs, so a backfill and the nightly would otherwise build at once. One slot
+# (airflow_settings.yaml).
+DBT_BUILD_POOL = "dbt_build"
 # dbt grants need ClickHouse access control, which the embedded warehouse lacks: on only when asked for.
 DBT_ENABLE_GRANTS = os.environ.get("ORCHARD_DBT_ENABLE_GRANTS", "false").lower() in {"1", "true", "yes"}
 # `airflow dags test` in 3.3.2 crashes finishing a successful run of a DAG with a deadline alert

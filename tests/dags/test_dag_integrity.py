@@ -75,13 +75,31 @@ def test_nightly_schedule_catchup_and_deadline(dagbag):
     assert set(dag.params.keys()) == {"full_refresh", "sources"}
 
 
-def test_warehouse_tasks_use_the_clickhouse_pool(dagbag):
-    dag = dagbag.dags["orchard_nightly"]
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_builds_take_the_one_dbt_build_slot_and_other_warehouse_tasks_the_clickhouse_pool(dagbag, dag_id):
+    """Two dbt builds at once race on dbt's table swaps, and an Airflow 3 backfill runs beside the nightly
+    (its runs do not count against the DAG's max_active_runs): every task that runs a dbt build queues
+    for the build pool's one slot; loads, freshness and WATCHER's watching model tasks do not."""
+    import yaml
+
+    dag = dagbag.dags[dag_id]
+    builders, others = set(), set()
     for task in dag.tasks:
-        if type(task).__name__ == "EmptyOperator":  # WATCHER's gate after its producer: no work at all
+        kind = type(task).__name__
+        if kind == "EmptyOperator":  # WATCHER's gate after its producer: no work at all
             continue
-        if task.task_id.startswith(("extract_load.", "transform.")) or task.task_id == "source_freshness":
+        if task.task_id.endswith(PRODUCER) or kind.startswith("DbtBuild"):
+            builders.add(task.task_id)
+            assert task.pool == "dbt_build", task.task_id
+        elif task.task_id.startswith(("extract_load.", "transform.")) or task.task_id == "source_freshness":
+            others.add(task.task_id)
             assert task.pool == "clickhouse", task.task_id
+    assert builders, dag_id
+    assert dag_id == "orchard_adhoc" or others, dag_id
+    settings = yaml.safe_load((DAGS_DIR.parent / "airflow_settings.yaml").read_text())
+    assert {"pool_name": "dbt_build", "pool_slot": 1} in [
+        {k: p[k] for k in ("pool_name", "pool_slot")} for p in settings["airflow"]["pools"]
+    ]
 
 
 def test_dag_files_import_with_the_real_dbt_project(monkeypatch):

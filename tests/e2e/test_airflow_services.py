@@ -16,14 +16,25 @@ def test_up_prints_the_url_and_the_login(airflow_up):
 
 
 def test_settings_yaml_is_imported(airflow_up):
-    pool = airflow_up.api("GET", "/pools/clickhouse")
-    assert pool["slots"] == 4
+    assert airflow_up.api("GET", "/pools/clickhouse")["slots"] == 4
+    assert airflow_up.api("GET", "/pools/dbt_build")["slots"] == 1
     conn = airflow_up.api("GET", "/connections/clickhouse_default")
     assert conn["conn_type"] == "generic" and conn["host"] == "127.0.0.1"
 
 
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def test_backfill_of_three_dates_gives_three_runs_bounded_by_their_dates(airflow_up):
+    """The backfill runs beside a manual run (an Airflow 3 backfill does not count against the DAG's
+    max_active_runs): both succeed, because their dbt builds take turns in the one-slot build pool."""
     airflow_up.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
+    manual = airflow_up.api(
+        "POST",
+        "/dags/orchard_nightly/dagRuns",
+        {"logical_date": "2026-11-20T02:00:00Z", "conf": {"sources": ["shop"]}},
+    )
     backfill = airflow_up.api(
         "POST",
         "/backfills",
@@ -44,10 +55,27 @@ def test_backfill_of_three_dates_gives_three_runs_bounded_by_their_dates(airflow
     assert ends == ["2026-11-11", "2026-11-12", "2026-11-13"]  # logical dates 10..12 = interval starts
     for run_id, run in finished.items():
         shop = airflow_up.xcom("orchard_nightly", run_id, "extract_load.load_shop")
-        start, end = (datetime.fromisoformat(v.replace("Z", "+00:00")) for v in shop["interval"])
-        assert start == datetime.fromisoformat(run["data_interval_start"].replace("Z", "+00:00"))
-        assert end == datetime.fromisoformat(run["data_interval_end"].replace("Z", "+00:00"))
+        start, end = (_when(v) for v in shop["interval"])
+        assert start == _when(run["data_interval_start"]) and end == _when(run["data_interval_end"])
         assert airflow_up.xcom("orchard_nightly", run_id, "extract_load.load_instacart")["skipped"] is True
+
+    others = {r["dag_run_id"] for r in airflow_up.runs("orchard_nightly") if r["run_type"] != "backfill"}
+    assert manual["dag_run_id"] in others
+    finished.update(airflow_up.wait_for_runs("orchard_nightly", others))
+    assert {r["state"] for r in finished.values()} == {"success"}, finished
+    spans = {run_id: (_when(r["start_date"]), _when(r["end_date"])) for run_id, r in finished.items()}
+    assert any(
+        spans[a][0] < spans[b][1] and spans[b][0] < spans[a][1] for a in others for b in spans.keys() - others
+    ), f"no run overlapped the backfill, so this test saw no concurrency: {spans}"
+    builds = sorted(
+        (_when(ti["start_date"]), _when(ti["end_date"]), run_id)
+        for run_id in finished
+        for task_id, ti in airflow_up.task_instances("orchard_nightly", run_id).items()
+        if task_id == "transform.dbt_producer_watcher"
+    )
+    assert len(builds) == len(finished)
+    for (_, first_end, first), (second_start, _, second) in zip(builds, builds[1:], strict=False):
+        assert first_end <= second_start, f"the dbt builds of {first} and {second} overlapped"
 
 
 def test_backfill_from_the_cli_runs_its_own_date(airflow_up):

@@ -28,10 +28,12 @@ LAYERS = ["seeds", "snapshots", "staging", "intermediate", "marts"]
 CADENCE_TAGS = {"nightly", "intraday"}
 OPS_MARTS = "tag:ops"  # dbt's reports on its own runs: built in `publish`, after the rest (ops_marts_task)
 BUILT = {"model", "seed", "snapshot"}
-# WATCHER's producer runs the one `dbt build`. Cosmos skips a producer's retry rather than building twice,
-# so it gets none; and it sends no alert of its own: the model task that watched a failed node fails and
-# alerts (after its retries, which re-run that node), as in LOCAL mode, so one failure pages once.
-WATCHER_PRODUCER_ARGS = {"retries": 0, "on_failure_callback": None}
+# WATCHER's producer runs the one `dbt build`, in the one-slot build pool. Cosmos skips a producer's retry
+# rather than building twice, so it gets none; and it sends no alert of its own: the model task that
+# watched a failed node fails and alerts (after its retries, which re-run that node), as in LOCAL mode, so
+# one failure pages once. The model tasks only watch: they stay in the warehouse pool, so they report each
+# model as the producer finishes it instead of queueing behind it for the build pool's slot.
+WATCHER_PRODUCER_ARGS = {"retries": 0, "on_failure_callback": None, "pool": settings.DBT_BUILD_POOL}
 
 
 @lru_cache(maxsize=4)
@@ -163,7 +165,11 @@ def _per_model(select: list[str], exclude: list[str], full_refresh: Any, executi
             exclude=list(exclude),
             emit_datasets=False,
         ),
-        operator_args=operator_args(full_refresh, callback=capture_run_results),
+        operator_args=operator_args(
+            full_refresh,
+            pool=settings.DBT_BUILD_POOL if mode == "local" else settings.CLICKHOUSE_POOL,
+            callback=capture_run_results,
+        ),
     )
     for uid, task_or_group in group.tasks_map.items():
         node = data["nodes"].get(uid)

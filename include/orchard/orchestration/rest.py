@@ -68,7 +68,26 @@ class AirflowAPI:
             if len(runs) == len(run_ids) and all(r["state"] in FINISHED for r in runs.values()):
                 return runs
             time.sleep(3)
-        raise TimeoutError(f"runs {sorted(run_ids)} of {dag_id} did not finish within {timeout:.0f} s")
+        raise TimeoutError(
+            f"runs of {dag_id} did not finish within {timeout:.0f} s:\n{self.where_runs_stand(dag_id, run_ids)}"
+        )
+
+    def where_runs_stand(self, dag_id: str, run_ids: set[str]) -> str:
+        """A line per run: its state, and its tasks that have not finished with their states."""
+        lines = []
+        for run_id in sorted(run_ids):
+            try:
+                run = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+                open_tasks = {
+                    task_id: ti["state"]
+                    for task_id, ti in self.task_instances(dag_id, run_id).items()
+                    if ti["state"] not in ("success", "skipped", "failed", "upstream_failed", "removed")
+                }
+            except (urllib.error.URLError, OSError) as exc:
+                lines.append(f"{run_id}: cannot read it ({exc})")
+                continue
+            lines.append(f"{run_id}: {run['state']}; unfinished tasks: {open_tasks or 'none'}")
+        return "\n".join(lines)
 
     def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict]:
         """Every task instance of a run (the API pages by 100)."""

@@ -95,12 +95,15 @@ def execution_config(mode: str | None = None, producer_args: dict[str, Any] | No
     )
 
 
-def operator_args(full_refresh: bool | str = False, **extra: Any) -> dict[str, Any]:
-    """Arguments every Cosmos dbt task gets: data-interval vars, the warehouse pool, no `dbt deps`."""
+def operator_args(
+    full_refresh: bool | str = False, pool: str = settings.DBT_BUILD_POOL, **extra: Any
+) -> dict[str, Any]:
+    """Arguments every Cosmos dbt task gets: data-interval vars, a pool, no `dbt deps`. The pool is the
+    one-slot dbt build pool for tasks that build, the warehouse pool for those that only watch or read."""
     return {
         "vars": dict(DBT_VARS),
         "install_deps": False,
-        "pool": settings.CLICKHOUSE_POOL,
+        "pool": pool,
         "full_refresh": full_refresh,
         **extra,
     }
