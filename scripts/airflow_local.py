@@ -44,18 +44,7 @@ def airflow_env() -> dict[str, str]:
     env = dict(os.environ)
     if "AIRFLOW_CONN_CLICKHOUSE_DEFAULT" not in env and any(k.startswith("ORCHARD_CLICKHOUSE_") for k in env):
         # The warehouse was moved by ORCHARD_CLICKHOUSE_*: dbt (through the connection) must follow it.
-        ch = settings.ClickHouseSettings.from_env()
-        env["AIRFLOW_CONN_CLICKHOUSE_DEFAULT"] = json.dumps(
-            {
-                "conn_type": "generic",
-                "host": ch.host,
-                "port": ch.port,
-                "login": ch.user,
-                "password": ch.password,
-                "schema": ch.database,
-                "extra": {"secure": ch.secure},
-            }
-        )
+        env["AIRFLOW_CONN_CLICKHOUSE_DEFAULT"] = settings.ClickHouseSettings.from_env().airflow_connection()
     db_url = os.environ.get("ORCHARD_AIRFLOW_DB_URL") or f"sqlite:///{HOME / 'airflow.db'}"
     env.update(
         {
@@ -249,8 +238,10 @@ def run(args: argparse.Namespace) -> None:
     try:
         run_id = _run_latest_interval(api, "orchard_nightly")
     finally:
-        api.api("PATCH", "/dags/orchard_nightly", {"is_paused": True})
-        down(args, stop_warehouse=args.stop_warehouse)
+        try:  # paused again as it was; Airflow is stopped below whatever happens
+            api.api("PATCH", "/dags/orchard_nightly", {"is_paused": True})
+        finally:
+            down(args, stop_warehouse=args.stop_warehouse)
     ok = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "run_summary.py"), "orchard_nightly", run_id, str(LOGS)],
         env=airflow_env(),
@@ -266,7 +257,11 @@ def _run_latest_interval(api, dag_id: str) -> str:
     the UI would: under WATCHER, Cosmos then skips the producer and each model task runs its own model."""
     api.wait_for_dag(dag_id)
     start = (latest_complete_interval_end() - timedelta(days=1)).isoformat()
-    runs = [r for r in api.runs(dag_id) if (r.get("logical_date") or "")[:19] == start[:19]]
+
+    def interval_runs() -> list[dict]:
+        return [r for r in api.runs(dag_id) if (r.get("logical_date") or "")[:19] == start[:19]]
+
+    runs = interval_runs()
     if runs and runs[0]["state"] in ("success", "failed"):
         run_id = runs[0]["dag_run_id"]
         print(f"• {dag_id} ran for this interval before ({run_id}): clearing it to run again")
@@ -279,8 +274,7 @@ def _run_latest_interval(api, dag_id: str) -> str:
     print(f"• {dag_id} for the interval starting {start} (watch it in the UI at {api.url})")
     done, began = -1, time.monotonic()
     while True:
-        runs = [r for r in api.runs(dag_id) if (r.get("logical_date") or "")[:19] == start[:19]]
-        if runs:
+        if runs := interval_runs():
             run = runs[0]
             tasks = api.task_instances(dag_id, run["dag_run_id"]).values()
             finished = sum(t["state"] in ("success", "failed", "skipped", "upstream_failed") for t in tasks)

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from orchard.orchestration.rest import AirflowAPI
+from orchard.settings import ClickHouseSettings
 from orchard.warehouse.lifecycle import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,20 +85,15 @@ class Deployment:
     def __init__(self, mode: str, scale: float, base: Path):
         self.state = base / mode
         self.port, ch_port = free_port(), free_port()
-        conn = {
-            "conn_type": "generic",
-            "host": "127.0.0.1",
-            "port": ch_port,
-            "login": "default",
-            "schema": "default",
-        }
         self.env = {
             **os.environ,
             "ORCHARD_STATE_DIR": str(self.state),
             "ORCHARD_AIRFLOW_PORT": str(self.port),
             "ORCHARD_AIRFLOW_PASSWORD": "bench",
             "ORCHARD_CLICKHOUSE_PORT": str(ch_port),
-            "AIRFLOW_CONN_CLICKHOUSE_DEFAULT": json.dumps(conn),
+            "AIRFLOW_CONN_CLICKHOUSE_DEFAULT": ClickHouseSettings(
+                host="127.0.0.1", port=ch_port
+            ).airflow_connection(),
             "ORCHARD_EXECUTION_MODE": mode,
             "ORCHARD_NIGHTLY_CATCHUP": "false",
             "ORCHARD_NIGHTLY_START_DATE": "2099-01-01T00:00:00+00:00",  # no scheduled run competes with ours
@@ -184,15 +180,7 @@ def main() -> None:
         "AIRFLOW_HOME": str(base / "airflow-parse"),
         "PATH": f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # `dbt ls` needs dbt on PATH
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_CLICKHOUSE_DEFAULT": json.dumps(
-            {
-                "conn_type": "generic",
-                "host": "127.0.0.1",
-                "port": 8123,
-                "login": "default",
-                "schema": "default",
-            }
-        ),
+        "AIRFLOW_CONN_CLICKHOUSE_DEFAULT": ClickHouseSettings().airflow_connection(),  # parsing needs no server
     }
     subprocess.run(
         [str(Path(PY).parent / "orchard"), "dbt", "manifest"], env=env, check=True, stdout=subprocess.DEVNULL

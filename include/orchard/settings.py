@@ -109,6 +109,20 @@ class ClickHouseSettings:
             "ORCHARD_CLICKHOUSE_SECURE": "true" if self.secure else "false",
         }
 
+    def airflow_connection(self) -> str:
+        """These settings as the JSON value of an AIRFLOW_CONN_CLICKHOUSE_DEFAULT variable."""
+        return json.dumps(
+            {
+                "conn_type": "generic",
+                "host": self.host,
+                "port": self.port,
+                "login": self.user,
+                "password": self.password,
+                "schema": self.database,
+                "extra": {"secure": self.secure},
+            }
+        )
+
     @classmethod
     def from_airflow_uri(cls, uri: str) -> ClickHouseSettings:
         """Parse an Airflow connection URI (or its JSON form) for ClickHouse."""

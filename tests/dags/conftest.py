@@ -124,3 +124,22 @@ def dag_warehouse(tmp_path_factory):
     yield ClickHouseSettings(port=port)
     proc.terminate()
     proc.wait(timeout=30)
+
+
+@pytest.fixture
+def real_project(monkeypatch):
+    """The shipped dbt project and its manifest, rebuilt if stale (the tiny project may be active)."""
+    from orchard import settings
+    from orchard.transform.manifest import ManifestError, build_manifest, check_manifest
+
+    project = settings.PROJECT_ROOT / "dbt"
+    manifest = project / "target" / f"airflow-{settings.DBT_AIRFLOW_TARGET}" / "manifest.json"
+    monkeypatch.setattr(settings, "DBT_PROJECT_DIR", project)
+    monkeypatch.setattr(settings, "DBT_MANIFEST_PATH", manifest)
+    monkeypatch.setenv("ORCHARD_DBT_PROJECT_DIR", str(project))
+    monkeypatch.setenv("ORCHARD_DBT_MANIFEST", str(manifest))
+    try:
+        check_manifest()
+    except ManifestError:
+        build_manifest(project)
+    return project

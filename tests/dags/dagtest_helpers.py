@@ -11,17 +11,11 @@ from pathlib import Path
 CLICKHOUSE_CONN = "AIRFLOW_CONN_CLICKHOUSE_DEFAULT"
 
 
-def clickhouse_conn_json(port: int) -> str:
-    return json.dumps(
-        {"conn_type": "generic", "host": "127.0.0.1", "port": port, "login": "default", "schema": "default"}
-    )
-
-
 def dag_env(warehouse, state_dir: Path, **extra: str) -> dict[str, str]:
     """Environment of an `airflow dags test` child: this tier's Airflow home, warehouse and state."""
     env = {
         **os.environ,
-        CLICKHOUSE_CONN: clickhouse_conn_json(warehouse.port),
+        CLICKHOUSE_CONN: warehouse.airflow_connection(),
         **warehouse.env(),
         "ORCHARD_STATE_DIR": str(state_dir),
         "ORCHARD_ALERT_LOG": str(state_dir / "alerts.jsonl"),

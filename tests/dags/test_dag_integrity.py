@@ -102,24 +102,10 @@ def test_builds_take_the_one_dbt_build_slot_and_other_warehouse_tasks_the_clickh
     ]
 
 
-def test_dag_files_import_with_the_real_dbt_project(monkeypatch):
+def test_dag_files_import_with_the_real_dbt_project(real_project):
     """The shipped project, not only the tiny one: its manifest renders every DAG without errors."""
     from airflow.dag_processing.dagbag import DagBag
 
-    from orchard import settings
-    from orchard.transform.manifest import ManifestError, build_manifest, check_manifest
-
-    project = settings.PROJECT_ROOT / "dbt"
-    monkeypatch.setattr(settings, "DBT_PROJECT_DIR", project)
-    monkeypatch.setattr(
-        settings,
-        "DBT_MANIFEST_PATH",
-        project / "target" / f"airflow-{settings.DBT_AIRFLOW_TARGET}" / "manifest.json",
-    )
-    try:
-        check_manifest()
-    except ManifestError:
-        build_manifest(project)
     bag = DagBag(dag_folder=str(DAGS_DIR))
     assert bag.import_errors == {}
     nightly = bag.dags["orchard_nightly"]

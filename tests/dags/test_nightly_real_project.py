@@ -11,28 +11,9 @@ import json
 import pytest
 from dagtest_helpers import dag_env, run_dag
 
-from orchard import settings
 from orchard.warehouse.client import get_client
 
 pytestmark = [pytest.mark.dags, pytest.mark.slow]
-
-
-@pytest.fixture
-def real_project(monkeypatch):
-    """The shipped dbt project and its manifest, rebuilt if stale (the tiny project may be active)."""
-    from orchard.transform.manifest import ManifestError, build_manifest, check_manifest
-
-    project = settings.PROJECT_ROOT / "dbt"
-    manifest = project / "target" / f"airflow-{settings.DBT_AIRFLOW_TARGET}" / "manifest.json"
-    monkeypatch.setattr(settings, "DBT_PROJECT_DIR", project)
-    monkeypatch.setattr(settings, "DBT_MANIFEST_PATH", manifest)
-    monkeypatch.setenv("ORCHARD_DBT_PROJECT_DIR", str(project))
-    monkeypatch.setenv("ORCHARD_DBT_MANIFEST", str(manifest))
-    try:
-        check_manifest()
-    except ManifestError:
-        build_manifest(project)
-    return project
 
 
 def test_nightly_with_real_loads_and_models_fills_the_marts(

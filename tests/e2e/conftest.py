@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from orchard.orchestration.rest import AirflowAPI
+from orchard.settings import ClickHouseSettings
 from orchard.warehouse.lifecycle import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,20 +89,15 @@ def airflow_up():
     project = state / "dbt"
     shutil.copytree(TINY, project)
     api_port, ch_port = free_port(), free_port()
-    conn = {
-        "conn_type": "generic",
-        "host": "127.0.0.1",
-        "port": ch_port,
-        "login": "default",
-        "schema": "default",
-    }
     env = {
         **os.environ,
         "ORCHARD_STATE_DIR": str(state),
         "ORCHARD_AIRFLOW_PORT": str(api_port),
         "ORCHARD_AIRFLOW_PASSWORD": PASSWORD,
         "ORCHARD_CLICKHOUSE_PORT": str(ch_port),
-        "AIRFLOW_CONN_CLICKHOUSE_DEFAULT": json.dumps(conn),
+        "AIRFLOW_CONN_CLICKHOUSE_DEFAULT": ClickHouseSettings(
+            host="127.0.0.1", port=ch_port
+        ).airflow_connection(),
         "ORCHARD_DBT_PROJECT_DIR": str(project),
         "ORCHARD_DBT_MANIFEST": str(project / "target" / "manifest.json"),
         "ORCHARD_NIGHTLY_START_DATE": "2026-11-01T00:00:00+00:00",

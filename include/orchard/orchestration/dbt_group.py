@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from graphlib import TopologicalSorter
+from pathlib import Path
 from typing import Any
 
 from orchard import settings
@@ -22,7 +23,7 @@ from orchard.transform.cosmos_config import (
     profile_config,
     project_config,
 )
-from orchard.transform.manifest import check_manifest, load_manifest
+from orchard.transform.manifest import check_manifest, read_manifest
 
 LAYERS = ["seeds", "snapshots", "staging", "intermediate", "marts"]
 CADENCE_TAGS = {"nightly", "intraday"}
@@ -38,7 +39,7 @@ WATCHER_PRODUCER_ARGS = {"retries": 0, "on_failure_callback": None, "pool": sett
 
 @lru_cache(maxsize=4)
 def _manifest(path: str, mtime: float) -> dict[str, Any]:
-    return load_manifest()
+    return read_manifest(Path(path))  # checked for staleness by manifest() already
 
 
 def manifest() -> dict[str, Any]:

@@ -176,7 +176,7 @@ def pipeline_dag(
         )
         if spec.freshness:
             # Freshness gates the models: nothing is rebuilt on stale sources, and the ops marts
-            # built in `transform` already hold this run's freshness results.
+            # (built in `publish`) hold this run's freshness results.
             loads >> _source_freshness() >> transform
         else:
             loads >> transform

@@ -61,7 +61,11 @@ def orjson_enabled() -> bool:
 
 
 def load_manifest(manifest_path: Path | None = None) -> dict[str, Any]:
-    path = check_manifest(manifest_path)
+    """The manifest, refused with the fix if it is missing or stale."""
+    return read_manifest(check_manifest(manifest_path))
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
     try:
         return orjson.loads(path.read_bytes()) if orjson_enabled() else json.loads(path.read_text())
     except (json.JSONDecodeError, orjson.JSONDecodeError) as exc:
