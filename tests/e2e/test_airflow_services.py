@@ -30,6 +30,7 @@ def test_backfill_of_three_dates_gives_three_runs_bounded_by_their_dates(airflow
     """The backfill runs beside a manual run (an Airflow 3 backfill does not count against the DAG's
     max_active_runs): both succeed, because their dbt builds take turns in the one-slot build pool."""
     airflow_up.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
+    airflow_up.wait_for_backfills_to_complete("orchard_nightly")
     manual = airflow_up.api(
         "POST",
         "/dags/orchard_nightly/dagRuns",
