@@ -44,8 +44,18 @@ class Airflow(AirflowAPI):
         try:
             return super().wait_for_runs(dag_id, run_ids, timeout)
         except TimeoutError as exc:
-            self.stuck = str(exc)
-            raise
+            self.stuck = f"{exc}\n{self.services_report()}"
+            raise TimeoutError(self.stuck) from None
+
+    def services_report(self) -> str:
+        """Which services still run (`airflow_local.py status`) and the last lines of each one's log."""
+        script = [sys.executable, str(ROOT / "scripts" / "airflow_local.py"), "status"]
+        status = subprocess.run(script, env=self.env, capture_output=True, text=True, timeout=120)
+        tails = [
+            f"--- {log.name}, last lines:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+            for log in sorted((self.state / "airflow" / "service-logs").glob("*.log"))
+        ]
+        return "\n".join([status.stdout + status.stderr, *tails])
 
     def wait_for_backfills_to_complete(self, dag_id: str, timeout: float = 180) -> None:
         """Airflow runs one backfill per DAG at a time; the scheduler closes one after its runs end."""
