@@ -125,12 +125,23 @@ def test_long_errors_are_cut_to_their_first_lines():
 
 
 def test_deadline_callback_names_the_run_from_airflows_context(alert_channels, tmp_path, monkeypatch):
-    """The context Airflow 3.3's scheduler hands a deadline callback: the run as the REST API shows it."""
+    """The context Airflow 3.3's scheduler hands a deadline callback: the run as the REST API shows it.
+    The callback runs in the triggerer's event loop, which every deferred task shares: it sends from a
+    worker thread, not on the loop."""
     import asyncio
+    import threading
 
+    from orchard.alerting import notifier
     from orchard.alerting.notifier import deadline_missed
 
     monkeypatch.setattr(settings, "ALERT_LOG", tmp_path / "alerts.jsonl")
+    senders = []
+
+    def dispatch_noting_the_thread(alert):
+        senders.append(threading.current_thread())
+        return dispatch(alert)
+
+    monkeypatch.setattr(notifier, "dispatch", dispatch_noting_the_thread)
     context = {
         "dag_run": {
             "dag_run_id": "scheduled__2026-11-21T02:00:00+00:00",
@@ -140,6 +151,7 @@ def test_deadline_callback_names_the_run_from_airflows_context(alert_channels, t
         "deadline": {"id": "0199", "deadline_time": "2026-11-21T06:00:00Z"},
     }
     asyncio.run(deadline_missed(dag_id="orchard_nightly", deadline="06:00 UTC", context=context))
+    assert senders and threading.main_thread() not in senders  # asyncio.run's loop is on the main thread
     [hook] = alert_channels["http"].bodies("/hook")
     assert hook["kind"] == "deadline_missed" and hook["run_id"] == "scheduled__2026-11-21T02:00:00+00:00"
     assert "06:00 UTC" in hook["text"] and "2026-11-21T06:00:00Z" in hook["text"]

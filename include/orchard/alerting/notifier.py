@@ -7,6 +7,7 @@ alerts once per failed task, never on retries.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -62,7 +63,10 @@ async def deadline_missed(
             "logical_date": getattr(dag_run, "logical_date", ""),
         }
     due = (context.get("deadline") or {}).get("deadline_time")
-    dispatch(
+    # Sending blocks (HTTP, SMTP, up to a timeout per channel): off the triggerer's event loop, which
+    # every deferred task of the deployment shares.
+    await asyncio.to_thread(
+        dispatch,
         Alert(
             kind="deadline_missed",
             dag_id=dag_id or str(dag_run.get("dag_id") or ""),
@@ -70,7 +74,7 @@ async def deadline_missed(
             logical_date=str(dag_run.get("logical_date") or ""),
             error=f"{dag_id} has not finished by its deadline ({deadline}"
             + (f", due {due})." if due else ")."),
-        )
+        ),
     )
 
 
