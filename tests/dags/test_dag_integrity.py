@@ -79,9 +79,8 @@ def test_nightly_schedule_catchup_and_deadline(dagbag):
 def test_builds_take_the_one_dbt_build_slot_and_other_warehouse_tasks_the_clickhouse_pool(dagbag, dag_id):
     """Two dbt builds at once race on dbt's table swaps, and an Airflow 3 backfill runs beside the nightly
     (its runs do not count against the DAG's max_active_runs): every task that runs a dbt build queues
-    for the build pool's one slot; loads, freshness and WATCHER's watching model tasks do not."""
-    import yaml
-
+    for the build pool's one slot; loads, freshness and WATCHER's watching model tasks do not. (The pools
+    themselves: tests/unit/test_deployment_settings.py.)"""
     dag = dagbag.dags[dag_id]
     builders, others = set(), set()
     for task in dag.tasks:
@@ -96,10 +95,6 @@ def test_builds_take_the_one_dbt_build_slot_and_other_warehouse_tasks_the_clickh
             assert task.pool == "clickhouse", task.task_id
     assert builders, dag_id
     assert dag_id == "orchard_adhoc" or others, dag_id
-    settings = yaml.safe_load((DAGS_DIR.parent / "airflow_settings.yaml").read_text())
-    assert {"pool_name": "dbt_build", "pool_slot": 1} in [
-        {k: p[k] for k in ("pool_name", "pool_slot")} for p in settings["airflow"]["pools"]
-    ]
 
 
 def test_dag_files_import_with_the_real_dbt_project(real_project):
