@@ -29,13 +29,16 @@ AIRFLOW_HOME = Path(os.environ.get("AIRFLOW_HOME", STATE_DIR / "airflow"))
 # Orchestration (Airflow + Cosmos). The manifest is what DAG files render from; Airflow's dbt target is
 # prod so models land in the fixed databases (staging, marts, ...) that BI reads.
 DBT_AIRFLOW_TARGET = os.environ.get("ORCHARD_AIRFLOW_DBT_TARGET", "prod")
-# A target path of its own: a developer's `dbt build --target dev` rewrites dbt/target/manifest.json with
-# dev schemas, which the DAGs must not pick up.
-DBT_MANIFEST_PATH = Path(
-    os.environ.get(
-        "ORCHARD_DBT_MANIFEST", DBT_PROJECT_DIR / "target" / f"airflow-{DBT_AIRFLOW_TARGET}" / "manifest.json"
-    )
-)
+
+
+def airflow_manifest_path(project_dir: Path) -> Path:
+    """Where `orchard dbt manifest` writes the manifest the DAGs render from, for a dbt project. A target
+    path of its own: a developer's `dbt build --target dev` rewrites target/manifest.json with dev schemas,
+    which the DAGs must not pick up."""
+    return project_dir / "target" / f"airflow-{DBT_AIRFLOW_TARGET}" / "manifest.json"
+
+
+DBT_MANIFEST_PATH = Path(os.environ.get("ORCHARD_DBT_MANIFEST", airflow_manifest_path(DBT_PROJECT_DIR)))
 RENDER_GRANULARITY = os.environ.get("ORCHARD_RENDER_GRANULARITY", "model")  # model | tag | layer
 # watcher | local. WATCHER (one `dbt build` watched by a task per model) ran the nightly 2-3x faster than
 # LOCAL (a dbt invocation per model) on this machine: bench/orchestration prints both.

@@ -133,7 +133,7 @@ def real_project(monkeypatch):
     from orchard.transform.manifest import ManifestError, build_manifest, check_manifest
 
     project = settings.PROJECT_ROOT / "dbt"
-    manifest = project / "target" / f"airflow-{settings.DBT_AIRFLOW_TARGET}" / "manifest.json"
+    manifest = settings.airflow_manifest_path(project)
     monkeypatch.setattr(settings, "DBT_PROJECT_DIR", project)
     monkeypatch.setattr(settings, "DBT_MANIFEST_PATH", manifest)
     monkeypatch.setenv("ORCHARD_DBT_PROJECT_DIR", str(project))

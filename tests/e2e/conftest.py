@@ -39,13 +39,16 @@ class Airflow(AirflowAPI):
     def wait_for_runs(self, dag_id: str, run_ids: set[str], timeout: float = 600) -> dict[str, dict]:
         """As AirflowAPI's, but once one wait has timed out the deployment is stuck: later tests fail at once
         with that first report instead of each waiting out its own timeout."""
-        if self.stuck:
-            pytest.fail(f"an earlier run did not finish, so this one cannot be judged:\n{self.stuck}")
+        self.fail_if_stuck()
         try:
             return super().wait_for_runs(dag_id, run_ids, timeout)
         except TimeoutError as exc:
             self.stuck = f"{exc}\n{self.services_report()}"
             raise TimeoutError(self.stuck) from None
+
+    def fail_if_stuck(self) -> None:
+        if self.stuck:
+            pytest.fail(f"an earlier run did not finish, so this test cannot be judged:\n{self.stuck}")
 
     def services_report(self) -> str:
         """Which services still run (`airflow_local.py status`) and the last lines of each one's log."""
@@ -59,8 +62,7 @@ class Airflow(AirflowAPI):
 
     def wait_for_backfills_to_complete(self, dag_id: str, timeout: float = 180) -> None:
         """Airflow runs one backfill per DAG at a time; the scheduler closes one after its runs end."""
-        if self.stuck:
-            pytest.fail(f"an earlier run did not finish, so no backfill can start:\n{self.stuck}")
+        self.fail_if_stuck()
         deadline = time.monotonic() + timeout
         while any(not b["completed_at"] for b in self.api("GET", f"/backfills?dag_id={dag_id}")["backfills"]):
             assert time.monotonic() < deadline, f"an earlier backfill of {dag_id} did not complete"
