@@ -226,7 +226,7 @@ def latest_complete_interval_end(now: datetime | None = None) -> datetime:
 def run(args: argparse.Namespace) -> None:
     """Run orchard_nightly once for the latest complete interval on the local deployment (scheduler,
     triggerer, LocalExecutor: what `make up` runs), then stop Airflow and print what the run did."""
-    from orchard.orchestration.rest import AirflowAPI
+    from orchard_dev.airflow_api import AirflowAPI
 
     if any(_pid(name) for name in SERVICES):
         sys.exit(
@@ -288,14 +288,22 @@ def _run_latest_interval(api, dag_id: str) -> str:
 
 
 def _prepare_sample_data(scale: float) -> None:
-    """Sample source data for a machine without real sources: Instacart CSVs and the shop database."""
+    """Sample source data for a machine without real sources: Instacart CSVs, and the shop database
+    advanced to the end of the interval the run loads (the nightly itself never simulates its sources)."""
     from orchard.sources.instacart.settings import DEFAULT_DIR
+    from orchard_dev.instacart_sample.generator import write_sample
+    from orchard_dev.shop_sample.simulator import ShopSampleError, simulate
 
     if not (DEFAULT_DIR / "orders.csv").exists():
         print(f"• Instacart sample data at scale {scale} -> {DEFAULT_DIR}")
-        from orchard.sources.instacart.sample import write_sample
-
         write_sample(DEFAULT_DIR, scale, 42)
+    # the app's days run midnight to midnight (UTC): the days that ended by the interval's end
+    last_day = latest_complete_interval_end().date() - timedelta(days=1)
+    print(f"• shop sample database up to {last_day}")
+    try:
+        simulate(settings.SHOP_DB_URL, until=last_day)
+    except ShopSampleError as exc:  # a shop database the simulator did not build is left alone
+        print(f"  not advanced: {exc}")
 
 
 def env_cmd(_: argparse.Namespace) -> None:

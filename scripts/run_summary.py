@@ -7,6 +7,27 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from datetime import datetime
+
+
+def dbt_results(since: datetime) -> dict[tuple[str, str], int]:
+    """{(resource type, status): nodes} of the dbt invocations since `since`, each node by its latest
+    result, from the table the project's on-run-end hook fills."""
+    from orchard.transform.manifest import load_manifest, ops_database
+    from orchard.warehouse.client import get_client
+
+    client = get_client()
+    try:
+        rows = client.query(
+            "SELECT resource_type, status, count() FROM (SELECT unique_id, any(resource_type) AS resource_type,"
+            " argMax(status, invoked_at) AS status"
+            f" FROM `{ops_database(load_manifest())}`.dbt_node_results WHERE invoked_at >= toDateTime64(%(since)s, 6, 'UTC')"
+            " GROUP BY unique_id) GROUP BY resource_type, status",
+            parameters={"since": since.timestamp()},
+        ).result_rows
+    finally:
+        client.close()
+    return {(kind, status): count for kind, status, count in rows}
 
 
 def main(dag_id: str, run_id: str | None = None, log_path: str | None = None) -> int:
@@ -45,19 +66,18 @@ def main(dag_id: str, run_id: str | None = None, log_path: str | None = None) ->
                     print(
                         f"  rows loaded from {value.get('source')}: {sum(rows.values()):,} in {len(rows)} tables"
                     )
-        artifacts = xcoms.get("publish.dbt_artifacts")
-        if isinstance(artifacts, dict):
-            print(
-                f"  dbt: {artifacts.get('models_built', 0)} models built, {artifacts.get('tests_passed', 0)} tests "
-                f"passed, {artifacts.get('tests_failed', 0)} failed, {artifacts.get('snapshots', 0)} snapshots, "
-                f"{artifacts.get('seeds', 0)} seeds"
-            )
+        dbt = dbt_results(run.start_date)
+        print(
+            f"  dbt: {dbt.get(('model', 'success'), 0)} models built, {dbt.get(('test', 'pass'), 0)} tests "
+            f"passed, {dbt.get(('test', 'fail'), 0)} failed, {dbt.get(('snapshot', 'success'), 0)} snapshots, "
+            f"{dbt.get(('seed', 'success'), 0)} seeds"
+        )
         bi = xcoms.get("publish.bi_refresh")
         if isinstance(bi, dict):
             print(f"  dashboards checked: {', '.join(sorted(bi)) or 'none'}")
     ch = settings.ClickHouseSettings.from_env()
     print("\nWhere to look:")
-    print(f"  marts in the warehouse: {ch.url}  (e.g. SELECT * FROM marts.<table>; ops.dbt_run_results)")
+    print(f"  marts in the warehouse: {ch.url}  (e.g. SELECT * FROM marts.<table>; ops.dbt_node_results)")
     print(f"  dbt docs: {settings.DBT_DOCS_DIR / 'index.html'}")
     print("  alerts: `orchard alerts tail`")
     if log_path:

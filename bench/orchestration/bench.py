@@ -22,9 +22,9 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from orchard.orchestration.rest import AirflowAPI
 from orchard.settings import ClickHouseSettings
 from orchard.warehouse.lifecycle import free_port
+from orchard_dev.airflow_api import AirflowAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -113,7 +113,7 @@ class Deployment:
         )
 
     def run_nightly(self) -> dict:
-        from orchard.sources.instacart.sample import write_sample
+        from orchard_dev.instacart_sample.generator import write_sample
 
         write_sample(self.state / "data" / "instacart", self.scale, 42)
         self.script("up")

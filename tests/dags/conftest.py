@@ -11,11 +11,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from alert_listeners import SLACK_PATH, HttpListener, SmtpListener, channel_connections
+from dagtest_helpers import copy_tiny_project
 
-sys.path.insert(0, str(Path(__file__).parent))  # dagtest_helpers, imported by the run tests
-sys.path.insert(0, str(Path(__file__).parents[1]))  # alert_listeners, shared with tests/e2e
-
-from alert_listeners import SLACK_PATH, HttpListener, SmtpListener, channel_connections  # noqa: E402
+from orchard.settings import ClickHouseSettings
 
 # Airflow reads AIRFLOW_HOME when it is first imported: set it before any test module imports airflow.
 _HOME = Path(tempfile.mkdtemp(prefix="orchard-airflow-"))
@@ -65,20 +64,14 @@ def alert_channels(http_listener, smtp_listener, monkeypatch):
     }
 
 
-FIXTURE_PROJECT = Path(__file__).parent / "fixtures" / "tiny_dbt"
-
-
 @pytest.fixture(scope="session")
 def tiny_project(tmp_path_factory) -> Path:
     """A copy of the tiny dbt project with its manifest built; orchard.settings point at it for the session
     (in-process through the settings module, in child processes through ORCHARD_DBT_* variables)."""
-    import shutil
-
     from orchard import settings
     from orchard.transform.manifest import build_manifest
 
-    project = tmp_path_factory.mktemp("tiny") / "dbt"
-    shutil.copytree(FIXTURE_PROJECT, project)
+    project = copy_tiny_project(tmp_path_factory.mktemp("tiny") / "dbt")
     saved = (settings.DBT_PROJECT_DIR, settings.DBT_MANIFEST_PATH)
     settings.DBT_PROJECT_DIR = project
     settings.DBT_MANIFEST_PATH = project / "target" / "manifest.json"
@@ -92,38 +85,11 @@ def tiny_project(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def dag_warehouse(tmp_path_factory):
+def dag_warehouse(start_warehouse) -> ClickHouseSettings:
     """A warehouse of the DAG tier's own: DAG runs write prod-named databases (staging, marts, raw_*),
     which must not meet other tiers' tables in the session warehouse."""
-    import socket
-    import time
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    root = tmp_path_factory.mktemp("dag-warehouse")
-    log = open(root / "server.log", "wb")  # noqa: SIM115 - lives as long as the server
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "orchard.warehouse.server", "--path", str(root / "data"), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-                sock.sendall(b"GET /ping HTTP/1.0\r\n\r\n")
-                if b"Ok." in sock.recv(1024):
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"warehouse did not start: {(root / 'server.log').read_text()}") from None
-            time.sleep(0.2)
-    from orchard.settings import ClickHouseSettings
-
-    yield ClickHouseSettings(port=port)
-    proc.terminate()
-    proc.wait(timeout=30)
+    server = start_warehouse(env={"ORCHARD_CLICKHOUSE_PASSWORD": "", "ORCHARD_WAREHOUSE_READONLY_USERS": ""})
+    return ClickHouseSettings(port=server.port)
 
 
 @pytest.fixture

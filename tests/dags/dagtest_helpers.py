@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 CLICKHOUSE_CONN = "AIRFLOW_CONN_CLICKHOUSE_DEFAULT"
+TINY_PROJECT = Path(__file__).parent / "fixtures" / "tiny_dbt"
+REAL_MACROS = Path(__file__).parents[2] / "dbt" / "macros"
+
+
+def copy_tiny_project(target: Path) -> Path:
+    """The tiny dbt project at `target`, with the real project's schema naming and ops-results hooks."""
+    shutil.copytree(TINY_PROJECT, target)
+    (target / "macros").mkdir()
+    for macro in ("generate_schema_name.sql", "ops_artifacts.sql"):
+        shutil.copyfile(REAL_MACROS / macro, target / "macros" / macro)
+    return target
 
 
 def dag_env(warehouse, state_dir: Path, **extra: str) -> dict[str, str]:
@@ -29,6 +41,17 @@ def dag_env(warehouse, state_dir: Path, **extra: str) -> dict[str, str]:
         **extra,
     }
     return env
+
+
+def dbt_results(client, since) -> dict[tuple[str, str], int]:
+    """{(resource type, status): nodes} that dbt's on-run-end hook logged since `since`, each node once."""
+    rows = client.query(
+        "SELECT resource_type, status, count() FROM (SELECT unique_id, any(resource_type) AS resource_type,"
+        " argMax(status, invoked_at) AS status FROM ops.dbt_node_results"
+        " WHERE invoked_at >= toDateTime64(%(since)s, 6, 'UTC') GROUP BY unique_id) GROUP BY resource_type, status",
+        parameters={"since": since.timestamp()},
+    ).result_rows
+    return {(kind, status): count for kind, status, count in rows}
 
 
 def run_dag(dag_id: str, logical_date: str, env: dict[str, str], conf: dict | None = None) -> dict:
@@ -53,6 +76,7 @@ def run_dag(dag_id: str, logical_date: str, env: dict[str, str], conf: dict | No
             "run_id": run.run_id,
             "state": str(run.state),
             "interval": (run.data_interval_start, run.data_interval_end),
+            "start_date": run.start_date,
             "tasks": {ti.task_id: (str(ti.state), ti.try_number) for ti in tis},
             "xcom": xcom,
             "output": proc.stdout[-20000:] + proc.stderr[-20000:],

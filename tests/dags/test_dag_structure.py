@@ -42,7 +42,7 @@ def test_per_model_local_renders_one_build_task_per_node_between_loads_and_publi
         assert ancestors(dag, task_id) >= LOADS, task_id
         assert dag.get_task(task_id).pool == "dbt_build", task_id  # LOCAL: every model task builds
     assert ancestors(dag, "source_freshness") >= LOADS
-    publish = {"publish.ops_marts", "publish.bi_refresh", "publish.dbt_docs", "publish.dbt_artifacts"}
+    publish = {"publish.ops_marts", "publish.bi_refresh", "publish.dbt_docs"}
     assert publish <= set(dag.task_ids)
     for task_id in publish:
         assert transform | {"source_freshness"} <= ancestors(dag, task_id)

@@ -7,11 +7,14 @@ DAG is covered by test_nightly_run.py and by `make run`.
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from dagtest_helpers import dag_env, run_dag
 
 from orchard.warehouse.client import get_client
+from orchard_dev.instacart_sample.generator import write_sample
+from orchard_dev.shop_sample.simulator import simulate
 
 pytestmark = [pytest.mark.dags, pytest.mark.slow]
 
@@ -19,9 +22,8 @@ pytestmark = [pytest.mark.dags, pytest.mark.slow]
 def test_nightly_with_real_loads_and_models_fills_the_marts(
     airflow_home, real_project, dag_warehouse, tmp_path
 ):
-    from orchard.sources.instacart.sample import write_sample
-
     write_sample(tmp_path / "data" / "instacart", 0.0005, 7)
+    simulate(f"sqlite:///{tmp_path / 'shop.sqlite'}", until=date(2026, 11, 19))  # the days the run loads
     env = dag_env(dag_warehouse, tmp_path, ORCHARD_RENDER_GRANULARITY="layer", ORCHARD_TASK_RETRIES="0")
     run = run_dag("orchard_nightly", "2026-11-20T02:00:00+00:00", env)
 

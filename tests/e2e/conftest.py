@@ -5,24 +5,23 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alert_listeners import SLACK_PATH, HttpListener, SmtpListener, channel_connections
+from dagtest_helpers import copy_tiny_project
 
-from orchard.orchestration.rest import AirflowAPI
 from orchard.settings import ClickHouseSettings
 from orchard.warehouse.lifecycle import free_port
+from orchard_dev.airflow_api import AirflowAPI
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from alert_listeners import SLACK_PATH, HttpListener, SmtpListener, channel_connections  # noqa: E402
 
-TINY = ROOT / "tests" / "dags" / "fixtures" / "tiny_dbt"
 PASSWORD = "orchard-e2e-password"
 DEADLINE_S = 10
 
@@ -94,12 +93,16 @@ class Airflow(AirflowAPI):
         }
 
 
+def _yesterday() -> str:
+    return (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+
+
 @pytest.fixture(scope="session")
 def airflow_up():
     """`scripts/airflow_local.py up` with everything on free ports under a temp dir; `down` afterwards."""
     state = Path(tempfile.mkdtemp(prefix="orchard-e2e-"))
     project = state / "dbt"
-    shutil.copytree(TINY, project)
+    copy_tiny_project(project)
     api_port, ch_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -128,10 +131,16 @@ def airflow_up():
         [
             sys.executable,
             "-c",
-            "from orchard.sources.instacart.sample import write_sample as w; import sys; "
+            "from orchard_dev.instacart_sample.generator import write_sample as w; import sys; "
             "w(__import__('pathlib').Path(sys.argv[1]), 0.0002, 3)",
             str(state / "data" / "instacart"),
         ],
+        env=env,
+        check=True,
+    )
+    # the shop app's days up to yesterday: every run here (a date, a backfill, a run without one) finds its own
+    subprocess.run(
+        [str(Path(sys.executable).parent / "orchard"), "sample", "shop", "--until", _yesterday()],
         env=env,
         check=True,
     )

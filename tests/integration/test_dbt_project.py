@@ -73,8 +73,8 @@ class Dbt:
 
     def advance_shop(self, days: int = 1) -> None:
         """Simulate the shop up to `days` more days and load each new day, as the nightly DAG does."""
-        from orchard.load import run_shop
-        from orchard.sources.shop.sample import simulate
+        from orchard.sources.shop.pipeline import run_shop
+        from orchard_dev.shop_sample.simulator import simulate
 
         for _ in range(days):
             self.day += timedelta(days=1)
@@ -97,9 +97,10 @@ def not_green(results: dict) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def dbt(warehouse, tmp_path_factory) -> Dbt:
-    from orchard.load import run_instacart, run_shop
-    from orchard.sources.instacart.sample import write_sample
-    from orchard.sources.shop.sample import simulate
+    from orchard.sources.instacart.pipeline import run_instacart
+    from orchard.sources.shop.pipeline import run_shop
+    from orchard_dev.instacart_sample.generator import write_sample
+    from orchard_dev.shop_sample.simulator import simulate
 
     root = tmp_path_factory.mktemp("dbt")
     write_sample(root / "instacart", scale=0.002)

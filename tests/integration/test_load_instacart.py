@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
+from load_fixtures import INSTACART_ROWS, closed_port, data_lines, write_instacart
 
-from orchard.load import run_instacart
 from orchard.load.contracts import SourceDataError
 from orchard.settings import ClickHouseSettings
+from orchard.sources.instacart.pipeline import run_instacart
 from orchard.warehouse.client import WarehouseUnreachable
-
-sys.path.insert(0, str(Path(__file__).parent))  # the fixtures module beside this file
-from load_fixtures import INSTACART_ROWS, closed_port, data_lines, write_instacart  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +91,7 @@ def test_rerun_is_idempotent(load, ch, db, tmp_path):
 
 
 def test_generated_sample_loads_with_exact_counts(load, ch, db, tmp_path):
-    sample = pytest.importorskip("orchard.sources.instacart.sample")
+    sample = pytest.importorskip("orchard_dev.instacart_sample.generator")
     folder = tmp_path / "sample"
     sample.write_sample(folder, 0.0005, seed=7)
     report = load(folder)

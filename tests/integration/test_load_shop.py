@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
+from load_fixtures import Shop
 
-from orchard.load import run_shop
 from orchard.load.contracts import SourceDataError, TypeChangeRefused
-
-sys.path.insert(0, str(Path(__file__).parent))  # the fixtures module beside this file
-from load_fixtures import Shop  # noqa: E402
+from orchard.sources.shop.pipeline import run_shop
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from orchard.cli import app
-from orchard.sources.instacart import catalog
-from orchard.sources.instacart.sample import FILES, SampleError, counts_for, plan, write_sample
+from orchard_dev.instacart_sample import vocabulary
+from orchard_dev.instacart_sample.generator import FILES, SampleError, counts_for, plan, write_sample
 
 pytestmark = pytest.mark.unit
 
@@ -126,7 +126,7 @@ def test_aisles_and_departments_carry_the_real_names(shape) -> None:
     assert len(set(aisles.values())) == 134
     products = shape["products"]
     # each product's department is its aisle's department
-    aisle_dept = {i + 1: d for i, (_, d) in enumerate(catalog.AISLES)}
+    aisle_dept = {i + 1: d for i, (_, d) in enumerate(vocabulary.AISLES)}
     assert (products.aisle_id.map(aisle_dept) == products.department_id).all()
 
 

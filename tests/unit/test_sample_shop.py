@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from orchard.cli import app
-from orchard.sources.shop import schema
-from orchard.sources.shop.sample import ShopSampleError, simulate
+from orchard_dev.shop_sample import schema
+from orchard_dev.shop_sample.simulator import ShopSampleError, simulate
 
 pytestmark = pytest.mark.unit
 

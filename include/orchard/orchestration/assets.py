@@ -6,18 +6,7 @@ from typing import Any
 
 from airflow.sdk import Asset
 
-# The raw data contract (notes/raw_contract.md): one ClickHouse database per source.
-RAW_TABLES = {
-    "instacart": [
-        "aisles",
-        "departments",
-        "products",
-        "orders",
-        "order_products_prior",
-        "order_products_train",
-    ],
-    "shop": ["users", "addresses", "promos", "products", "orders", "order_items", "events"],
-}
+from orchard.sources.registry import get
 
 
 def table_asset(database: str, table: str, group: str) -> Asset:
@@ -25,7 +14,9 @@ def table_asset(database: str, table: str, group: str) -> Asset:
 
 
 def raw_assets(source: str) -> list[Asset]:
-    return [table_asset(f"raw_{source}", table, "raw") for table in RAW_TABLES[source]]
+    """The raw tables a source's load fills, as its registry entry lists them."""
+    spec = get(source)
+    return [table_asset(spec.database, table, "raw") for table in spec.tables]
 
 
 def model_asset(node: dict[str, Any]) -> Asset:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from orchard import settings
-from orchard.orchestration.artifacts import capture_run_results
 from orchard.orchestration.assets import model_asset
 from orchard.transform.cosmos_config import (
     execution_config,
@@ -113,7 +112,7 @@ def _grouped(granularity: str, select: list[str], exclude: list[str], full_refre
         raise ValueError(f"cannot order dbt {granularity}s {sorted(groups)}: {exc}") from None
     if granularity == "layer":
         order = sorted(groups, key=lambda k: (LAYERS.index(k) if k in LAYERS else len(LAYERS), k))
-    args = operator_args(full_refresh, callback=capture_run_results)
+    args = operator_args(full_refresh)
     tasks = {}
     with TaskGroup("transform", tooltip=f"dbt build per {granularity}") as group:
         for key in order:
@@ -169,7 +168,6 @@ def _per_model(select: list[str], exclude: list[str], full_refresh: Any, executi
         operator_args=operator_args(
             full_refresh,
             pool=settings.DBT_BUILD_POOL if mode == "local" else settings.CLICKHOUSE_POOL,
-            callback=capture_run_results,
         ),
     )
     for uid, task_or_group in group.tasks_map.items():
@@ -216,5 +214,5 @@ def ops_marts_task(full_refresh: Any = False) -> Any:
         outlets=[model_asset(nodes[u]) for u in sorted(nodes)],
         doc_md=ops_marts_task.__doc__,
         emit_datasets=False,
-        **operator_args(full_refresh, callback=capture_run_results),
+        **operator_args(full_refresh),
     )

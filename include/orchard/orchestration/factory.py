@@ -2,7 +2,7 @@
 
 A pipeline DAG is `extract_load` (one task per source) -> `source_freshness` -> `transform` (the dbt
 project via Cosmos, rendered per model, per tag or per layer) -> `publish` (the ops marts, BI refresh,
-dbt docs, dbt artifacts into the warehouse).
+dbt docs; dbt results reach `ops` through the project's on-run-end hook).
 """
 
 from __future__ import annotations
@@ -101,9 +101,7 @@ def _render_vars(context: dict[str, Any], template: dict[str, str]) -> dict[str,
 
 
 def _publish(full_refresh: Any) -> TaskGroup:
-    with TaskGroup(
-        "publish", tooltip="ops marts, BI refresh, dbt docs, dbt artifacts into the warehouse"
-    ) as group:
+    with TaskGroup("publish", tooltip="ops marts, BI refresh, dbt docs") as group:
         ops_marts = ops_marts_task(full_refresh)
 
         @task(task_id="bi_refresh", pool=settings.CLICKHOUSE_POOL)
@@ -127,16 +125,7 @@ def _publish(full_refresh: Any) -> TaskGroup:
             )
             return str(settings.DBT_DOCS_DIR / "index.html")
 
-        @task(task_id="dbt_artifacts", pool=settings.CLICKHOUSE_POOL)
-        def dbt_artifacts() -> dict[str, int]:
-            """Load this run's dbt results (every model/test/snapshot) into ops.dbt_run_results."""
-            from orchard.orchestration.artifacts import load_into_warehouse
-
-            context = get_current_context()
-            return load_into_warehouse(context["dag"].dag_id, context["run_id"])
-
         ops_marts >> bi_refresh() >> dbt_docs()
-        ops_marts >> dbt_artifacts()
     return group
 
 
@@ -270,7 +259,7 @@ def full_refresh_dag(**kwargs: Any) -> DAG:
 
 def adhoc_dag() -> DAG:
     """One validated `dbt build --select <param>`: Cosmos cannot template the selection of a task group."""
-    from orchard.transform.adhoc import adhoc_build
+    from orchard.orchestration.adhoc import adhoc_build
 
     dag = DAG(
         dag_id="orchard_adhoc",

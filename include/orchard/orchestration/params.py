@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 
-SOURCES = ["instacart", "shop"]
+from orchard.sources import registry
+
+SOURCES = list(registry.SOURCES)
 # dbt selector grammar, loosely: node names, methods (tag:, path:, source:...), graph operators, sets.
 SELECTOR_PATTERN = r"^[A-Za-z0-9_.:/*+@,\- ]+$"
 

@@ -65,6 +65,17 @@ def load_manifest(manifest_path: Path | None = None) -> dict[str, Any]:
     return read_manifest(check_manifest(manifest_path))
 
 
+def ops_database(manifest: dict[str, Any]) -> str:
+    """The database of dbt's own results (`dbt_node_results`, the ops marts): where the project's
+    generate_schema_name puts the `ops` schema, read from the manifest so Python never repeats that rule."""
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model" and "ops" in node.get("tags", []):
+            return node["schema"]
+    raise ManifestError(
+        "no model tagged `ops` in the manifest: the ops marts are missing from the dbt project"
+    )
+
+
 def read_manifest(path: Path) -> dict[str, Any]:
     try:
         return orjson.loads(path.read_bytes()) if orjson_enabled() else json.loads(path.read_text())

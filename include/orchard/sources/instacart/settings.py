@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchard.settings import DATA_DIR
+from orchard.sources.spec import Source
 
 # Arrow CSV block size: memory per batch stays flat whatever the file size.
 BLOCK_SIZE = 8 << 20
@@ -65,3 +66,12 @@ TABLES = {spec.table: spec for spec in FILES}
 
 # Where `orchard load instacart` looks by default (the sample generator's default output too).
 DEFAULT_DIR = DATA_DIR / "instacart"
+
+SOURCE = Source(
+    name="instacart",
+    database=DATASET_NAME,
+    tables=tuple(TABLES),
+    pipeline="orchard.sources.instacart.pipeline:run_instacart",
+    load_command="orchard.sources.instacart.cli:load",
+    sample_command="orchard_dev.sample_cli:instacart",
+)

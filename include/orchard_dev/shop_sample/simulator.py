@@ -19,7 +19,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from orchard.sources.shop import schema
+from orchard_dev.shop_sample import schema
 
 DEFAULT_SEED = 0
 DEFAULT_DAYS = 30  # history built when a new database gets no --start

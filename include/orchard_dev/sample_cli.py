@@ -1,4 +1,4 @@
-"""`orchard sample ...`: write sample source data (Instacart files, the shop's app database)."""
+"""`orchard sample instacart|shop`: write sample source data (the registry names these commands)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,12 @@ import typer
 
 from orchard import settings
 
-app = typer.Typer(
-    help="Generate sample source data: Instacart CSV files and the shop app database.", no_args_is_help=True
-)
-
 
 def _fail(message: str) -> None:
     typer.secho(f"Error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
 
 
-@app.command()
 def instacart(
     scale: float = typer.Option(
         ..., "--scale", help="Fraction of the real dataset, in (0, 1]; 1 = 3.4M orders."
@@ -31,7 +26,7 @@ def instacart(
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed and scale give identical files."),
 ) -> None:
     """Write aisles, departments, products, orders and order_products__{prior,train} CSVs in Kaggle's layout."""
-    from orchard.sources.instacart.sample import SampleError, plan, write_sample
+    from orchard_dev.instacart_sample.generator import SampleError, plan, write_sample
 
     try:
         n_chunks = len(plan(scale))
@@ -57,7 +52,6 @@ def _parse_day(value: str | None, option: str) -> date | None:
         _fail(f"{option} {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-01")
 
 
-@app.command()
 def shop(
     until: str = typer.Option(..., "--until", help="Last day to simulate, YYYY-MM-DD (included)."),
     db: str = typer.Option(
@@ -73,7 +67,7 @@ def shop(
     ),
 ) -> None:
     """Advance the shop app database day by day up to --until: signups, sessions, orders, shipping, stock."""
-    from orchard.sources.shop.sample import ShopSampleError, safe_url, simulate
+    from orchard_dev.shop_sample.simulator import ShopSampleError, safe_url, simulate
 
     until_day, start_day = _parse_day(until, "--until"), _parse_day(start, "--start")
     started = time.monotonic()

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from orchard.sources.instacart import catalog
+from orchard_dev.instacart_sample import vocabulary
 
 # The real dataset's counts (scale 1).
 USERS = 206_209
@@ -179,11 +179,11 @@ class Catalog:
 def build_catalog(seed: int) -> Catalog:
     """Products spread over the aisles like Kaggle's, with names and a long-tailed popularity."""
     rng = np.random.default_rng([seed, 0])
-    dept_index = {name: i + 1 for i, name in enumerate(catalog.DEPARTMENTS)}
-    aisle_dept = np.array([d for _, d in catalog.AISLES])
+    dept_index = {name: i + 1 for i, name in enumerate(vocabulary.DEPARTMENTS)}
+    aisle_dept = np.array([d for _, d in vocabulary.AISLES])
     aisle_of = np.empty(PRODUCTS, dtype=np.int64)
     start = 0
-    for dept, n_products in catalog.DEPARTMENT_PRODUCTS.items():
+    for dept, n_products in vocabulary.DEPARTMENT_PRODUCTS.items():
         aisles = np.flatnonzero(aisle_dept == dept_index[dept]) + 1
         per_aisle = _allocate(n_products, rng.lognormal(0.0, 0.5, aisles.size))
         aisle_of[start : start + n_products] = np.repeat(aisles, per_aisle)
@@ -191,9 +191,9 @@ def build_catalog(seed: int) -> Catalog:
     aisle_of = aisle_of[rng.permutation(PRODUCTS)]  # product ids are not grouped by aisle in Kaggle either
     department_of = aisle_dept[aisle_of - 1]
 
-    dept_names = np.array(catalog.DEPARTMENTS)[department_of - 1]
+    dept_names = np.array(vocabulary.DEPARTMENTS)[department_of - 1]
     organic_share = np.array(
-        [catalog.ORGANIC_SHARE.get(d, catalog.ORGANIC_SHARE_DEFAULT) for d in dept_names]
+        [vocabulary.ORGANIC_SHARE.get(d, vocabulary.ORGANIC_SHARE_DEFAULT) for d in dept_names]
     )
     organic = rng.random(PRODUCTS) < organic_share
 
@@ -203,7 +203,7 @@ def build_catalog(seed: int) -> Catalog:
         organic & np.isin(dept_names, ["produce", "dairy eggs"]), 2.0, 1.0
     )
     weight = np.empty(PRODUCTS)
-    for dept, share in catalog.DEPARTMENT_LINE_SHARE.items():
+    for dept, share in vocabulary.DEPARTMENT_LINE_SHARE.items():
         members = dept_names == dept
         weight[members] = share * raw[members] / raw[members].sum()
     cdf = np.cumsum(weight)
@@ -215,12 +215,12 @@ def build_catalog(seed: int) -> Catalog:
 
 def _product_names(rng: np.random.Generator, aisle_of: np.ndarray, organic: np.ndarray) -> list[str]:
     nouns = []
-    for name, _ in catalog.AISLES:
-        listed = catalog.AISLE_NOUNS.get(name)
+    for name, _ in vocabulary.AISLES:
+        listed = vocabulary.AISLE_NOUNS.get(name)
         nouns.append(listed.split("|") if listed else [name.title()])
-    produce = catalog.DEPARTMENTS.index("produce") + 1
-    aisle_dept = [d for _, d in catalog.AISLES]
-    brand = rng.integers(0, len(catalog.BRANDS), PRODUCTS)
+    produce = vocabulary.DEPARTMENTS.index("produce") + 1
+    aisle_dept = [d for _, d in vocabulary.AISLES]
+    brand = rng.integers(0, len(vocabulary.BRANDS), PRODUCTS)
     modifier = rng.random(PRODUCTS)
     noun_pick = rng.random(PRODUCTS)
     with_brand = rng.random(PRODUCTS) < 0.7
@@ -231,23 +231,23 @@ def _product_names(rng: np.random.Generator, aisle_of: np.ndarray, organic: np.n
         words = nouns[aisle]
         is_produce = aisle_dept[aisle] == produce
         modifiers = (
-            catalog.PRODUCE_MODIFIERS
+            vocabulary.PRODUCE_MODIFIERS
             if is_produce
-            else catalog.NON_FOOD_MODIFIERS
-            if catalog.DEPARTMENTS[aisle_dept[aisle] - 1] in catalog.NON_FOOD_DEPARTMENTS
-            else catalog.MODIFIERS
+            else vocabulary.NON_FOOD_MODIFIERS
+            if vocabulary.DEPARTMENTS[aisle_dept[aisle] - 1] in vocabulary.NON_FOOD_DEPARTMENTS
+            else vocabulary.MODIFIERS
         )
         parts = ["Organic"] if organic[i] else []
         if with_brand[i] and not is_produce:
-            parts.append(catalog.BRANDS[brand[i]])
+            parts.append(vocabulary.BRANDS[brand[i]])
         if modifier[i] < 0.75 or not is_produce:
             parts.append(modifiers[int(modifier[i] * len(modifiers)) % len(modifiers)])
         parts.append(words[int(noun_pick[i] * len(words))])
         base = " ".join(parts)
         name, k = base, 0
         while name in seen:  # Kaggle's product names are unique: add a pack size, then a number
-            size = catalog.SIZES[(i + k) % len(catalog.SIZES)]
-            name = f"{base}, {size}" if k < len(catalog.SIZES) else f"{base} No. {k}"
+            size = vocabulary.SIZES[(i + k) % len(vocabulary.SIZES)]
+            name = f"{base}, {size}" if k < len(vocabulary.SIZES) else f"{base} No. {k}"
             k += 1
         seen.add(name)
         names.append(name)
@@ -473,8 +473,10 @@ def write_sample(
     _check_out_dir(out)
     cat = build_catalog(seed)
     partials = [
-        _write_small(out, "aisles.csv", [(i + 1, name) for i, (name, _) in enumerate(catalog.AISLES)]),
-        _write_small(out, "departments.csv", [(i + 1, name) for i, name in enumerate(catalog.DEPARTMENTS)]),
+        _write_small(out, "aisles.csv", [(i + 1, name) for i, (name, _) in enumerate(vocabulary.AISLES)]),
+        _write_small(
+            out, "departments.csv", [(i + 1, name) for i, name in enumerate(vocabulary.DEPARTMENTS)]
+        ),
         _write_small(
             out,
             "products.csv",

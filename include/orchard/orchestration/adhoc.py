@@ -13,7 +13,6 @@ def adhoc_build() -> Any:
     from cosmos.constants import InvocationMode
     from cosmos.operators.local import DbtBuildLocalOperator
 
-    from orchard.orchestration.artifacts import capture_run_results
     from orchard.transform.cosmos_config import operator_args, profile_config
 
     @task(task_id="validate_selection")
@@ -32,7 +31,7 @@ def adhoc_build() -> Any:
         select=["{{ params.select }}"],
         invocation_mode=InvocationMode.DBT_RUNNER,
         emit_datasets=False,
-        **operator_args("{{ params.full_refresh }}", callback=capture_run_results),
+        **operator_args("{{ params.full_refresh }}"),
     )
     validate_selection() >> build
     return build
