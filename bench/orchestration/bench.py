@@ -13,13 +13,12 @@ Everything runs on free ports under a temp directory; nothing of the user's .orc
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from orchard.settings import ClickHouseSettings
@@ -85,6 +84,7 @@ class Deployment:
     def __init__(self, mode: str, scale: float, base: Path):
         self.state = base / mode
         self.port, ch_port = free_port(), free_port()
+        self.warehouse = ClickHouseSettings(host="127.0.0.1", port=ch_port)
         self.env = {
             **os.environ,
             "ORCHARD_STATE_DIR": str(self.state),
@@ -114,8 +114,12 @@ class Deployment:
 
     def run_nightly(self) -> dict:
         from orchard_dev.instacart_sample.generator import write_sample
+        from orchard_dev.shop_sample.simulator import simulate
 
         write_sample(self.state / "data" / "instacart", self.scale, 42)
+        simulate(
+            f"sqlite:///{self.state / 'shop.sqlite'}", until=datetime.now(UTC).date() - timedelta(days=1)
+        )
         self.script("up")
         try:
             self.airflow.wait_for_dag("orchard_nightly")
@@ -132,31 +136,36 @@ class Deployment:
             self.script("down")
 
     def overhead(self, run_id: str, tis: list[dict]) -> list[float]:
-        """Per model task, what Airflow adds to dbt's own work for the model.
+        """Per model task, what Airflow adds to dbt's own work for the model, from the node results that
+        dbt's on-run-end hook logs in ops.dbt_node_results (this deployment's warehouse holds only this run).
 
-        LOCAL: the task's duration minus dbt's time for its nodes (each task is a whole dbt invocation).
-        WATCHER: how long after dbt finished the model (in the producer's one build) its task turned green.
+        LOCAL: the task's duration minus dbt's time for its model (each task is a whole dbt invocation).
+        WATCHER: how long after the producer's one `dbt build` ended each model task turned green.
         """
-        from orchard import settings
-        from orchard.orchestration.artifacts import run_dir
+        from orchard.warehouse.client import get_client
 
-        settings.DBT_ARTIFACTS_DIR = self.state / "dbt-artifacts"
+        client = get_client(self.warehouse)
+        model_time = dict(
+            client.query(
+                "SELECT node_name, sum(execution_time) FROM ops.dbt_node_results"
+                " WHERE resource_type = 'model' GROUP BY node_name"
+            ).result_rows
+        )
+        client.close()
         by_id = {ti["task_id"]: ti for ti in tis}
+        producer = by_id.get("transform.dbt_producer_watcher") or {}
         result = []
-        for path in run_dir("orchard_nightly", run_id).glob("*.json"):
-            results = json.loads(path.read_text()).get("results", [])
-            ti = by_id.get(path.stem)
-            if ti and ti["duration"] and path.stem.endswith("_model_build"):
-                result.append(ti["duration"] - sum(float(r.get("execution_time") or 0) for r in results))
-            if path.stem.endswith("dbt_producer_watcher"):
-                for r in results:
-                    kind, name = r["unique_id"].split(".")[0], r["unique_id"].split(".")[-1]
-                    watcher = by_id.get(f"transform.{name}.run") or by_id.get(f"transform.{name}_run")
-                    if kind == "model" and watcher and watcher["end_date"] and r.get("timing"):
-                        done = datetime.fromisoformat(r["timing"][-1]["completed_at"].replace("Z", "+00:00"))
-                        ended = datetime.fromisoformat(watcher["end_date"].replace("Z", "+00:00"))
-                        result.append((ended - done.replace(tzinfo=done.tzinfo or UTC)).total_seconds())
+        for task_id, ti in by_id.items():
+            name = task_id.removeprefix("transform.")
+            if name.endswith("_model_build") and ti["duration"]:
+                result.append(ti["duration"] - model_time.get(name.removesuffix("_model_build"), 0.0))
+            elif name.endswith((".run", "_run")) and ti["end_date"] and producer.get("end_date"):
+                result.append((_when(ti["end_date"]) - _when(producer["end_date"])).total_seconds())
         return result
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def seconds(run: dict) -> float:
