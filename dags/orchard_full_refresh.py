@@ -1,5 +1,27 @@
-"""Airflow DAG orchard_full_refresh: Sunday full reload and `dbt build --full-refresh`."""
+"""
+### orchard_full_refresh
+Sundays 01:00 UTC: reload every source in full and rebuild the whole dbt project with `--full-refresh`
+(incremental models and snapshots from scratch).
+"""
 
-from orchard.orchestration.factory import full_refresh_dag
+from airflow.timetables.trigger import CronTriggerTimetable
 
-dag = full_refresh_dag()
+from orchard.orchestration.factory import Pipeline, PipelineSpec
+
+FULL_REFRESH = PipelineSpec(
+    dag_id="orchard_full_refresh",
+    schedule=CronTriggerTimetable("0 1 * * 0", timezone="UTC"),
+    full_refresh=True,
+    bounded_loads=False,
+    doc_md=__doc__,
+    tags=["full-refresh"],
+)
+
+
+def build(**render):
+    with Pipeline(FULL_REFRESH, **render) as pipeline:
+        pipeline.extract_load() >> pipeline.source_freshness() >> pipeline.transform() >> pipeline.publish()
+    return pipeline.dag
+
+
+dag = build()

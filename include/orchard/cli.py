@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from orchard.alerting.cli import app as alerts_app
+from orchard.settings import disable_telemetry
 from orchard.sources.registry import SOURCES
 from orchard.sources.spec import resolve
 from orchard.transform.cli import app as dbt_app
@@ -32,6 +33,7 @@ app.add_typer(load_app, name="load")
 
 
 def main() -> None:
+    disable_telemetry()  # this process and the dbt/dlt work it starts
     app()
 
 

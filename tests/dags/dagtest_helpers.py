@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
 import shutil
@@ -12,6 +14,20 @@ from pathlib import Path
 CLICKHOUSE_CONN = "AIRFLOW_CONN_CLICKHOUSE_DEFAULT"
 TINY_PROJECT = Path(__file__).parent / "fixtures" / "tiny_dbt"
 REAL_MACROS = Path(__file__).parents[2] / "dbt" / "macros"
+DAGS_FOLDER = Path(__file__).parents[2] / "dags"
+
+
+@functools.cache
+def _dag_file(name: str):
+    spec = importlib.util.spec_from_file_location(f"dag_file_{name}", DAGS_FOLDER / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_dag(name: str, **render):
+    """The DAG of dags/<name>.py rendered again, e.g. build_dag("orchard_nightly", granularity="tag")."""
+    return _dag_file(name).build(**render)
 
 
 def copy_tiny_project(target: Path) -> Path:

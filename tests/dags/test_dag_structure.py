@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from dagtest_helpers import build_dag
 
 from orchard import settings
-from orchard.orchestration import factory
 
 pytestmark = pytest.mark.dags
 
@@ -24,7 +24,7 @@ def descendants(dag, task_id: str) -> set[str]:
 
 
 def test_per_model_local_renders_one_build_task_per_node_between_loads_and_publish(tiny_project):
-    dag = factory.nightly_dag(granularity="model", execution_mode="local")
+    dag = build_dag("orchard_nightly", granularity="model", execution_mode="local")
     transform = {t for t in dag.task_ids if t.startswith("transform.")}
     assert transform == {
         "transform.tiny_labels_seed_build",
@@ -60,7 +60,7 @@ def test_per_model_local_renders_one_build_task_per_node_between_loads_and_publi
 
 
 def test_per_layer_chains_layers_in_order(tiny_project):
-    dag = factory.nightly_dag(granularity="layer")
+    dag = build_dag("orchard_nightly", granularity="layer")
     layers = ["seeds", "snapshots", "staging", "intermediate", "marts"]
     ids = [f"transform.build_{layer}" for layer in layers]
     assert {t for t in dag.task_ids if t.startswith("transform.")} == set(ids)
@@ -73,7 +73,7 @@ def test_per_layer_chains_layers_in_order(tiny_project):
 
 
 def test_per_tag_follows_the_dependencies_between_tags(tiny_project):
-    dag = factory.nightly_dag(granularity="tag")
+    dag = build_dag("orchard_nightly", granularity="tag")
     assert {t for t in dag.task_ids if t.startswith("transform.")} == {
         f"transform.build_{tag}" for tag in ("seeds", "snapshots", "staging", "intermediate", "marts")
     }
@@ -88,28 +88,28 @@ def test_per_tag_follows_the_dependencies_between_tags(tiny_project):
 
 
 def test_intraday_builds_only_intraday_models_from_the_shop_load(tiny_project):
-    dag = factory.intraday_dag(granularity="model", execution_mode="local")
+    dag = build_dag("orchard_intraday", granularity="model", execution_mode="local")
     assert {t for t in dag.task_ids if t.startswith("transform.")} == {
         "transform.stg_tiny__numbers_model_build"
     }
     assert {t for t in dag.task_ids if t.startswith("extract_load.")} == {"extract_load.load_shop"}
     assert "publish.bi_refresh" not in dag.task_ids
-    watcher = factory.intraday_dag(granularity="model")
+    watcher = build_dag("orchard_intraday", granularity="model")
     assert watcher.get_task("transform.dbt_producer_watcher").select == "tag:intraday"
 
 
 def test_full_refresh_passes_full_refresh_to_dbt(tiny_project):
-    dag = factory.full_refresh_dag(granularity="model", execution_mode="local")
+    dag = build_dag("orchard_full_refresh", granularity="model", execution_mode="local")
     assert dag.get_task("transform.fct_tiny_model_build").full_refresh is True
-    nightly = factory.nightly_dag(granularity="model", execution_mode="local")
+    nightly = build_dag("orchard_nightly", granularity="model", execution_mode="local")
     assert nightly.get_task("transform.fct_tiny_model_build").full_refresh == "{{ params.full_refresh }}"
-    watcher = factory.full_refresh_dag(granularity="model")
+    watcher = build_dag("orchard_full_refresh", granularity="model")
     assert watcher.get_task("transform.dbt_producer_watcher").full_refresh is True
 
 
 def test_unknown_granularity_is_refused_with_the_choices(tiny_project):
     with pytest.raises(ValueError, match="ORCHARD_RENDER_GRANULARITY.*model"):
-        factory.nightly_dag(granularity="folder")
+        build_dag("orchard_nightly", granularity="folder")
 
 
 def test_missing_manifest_fails_the_import_and_says_how_to_build_it(tiny_project, monkeypatch, tmp_path):
@@ -117,7 +117,7 @@ def test_missing_manifest_fails_the_import_and_says_how_to_build_it(tiny_project
 
     monkeypatch.setattr(settings, "DBT_MANIFEST_PATH", tmp_path / "nope" / "manifest.json")
     with pytest.raises(ManifestError, match="not found.*orchard dbt manifest"):
-        factory.nightly_dag()
+        build_dag("orchard_nightly")
 
 
 def test_stale_manifest_fails_the_import_and_names_the_newer_file(tiny_project):
@@ -129,10 +129,10 @@ def test_stale_manifest_fails_the_import_and_names_the_newer_file(tiny_project):
     os.utime(model, (later, later))
     try:
         with pytest.raises(ManifestError, match="fct_tiny.sql.*stale.*orchard dbt manifest"):
-            factory.nightly_dag()
+            build_dag("orchard_nightly")
     finally:
         os.utime(model, (before, before))
-    factory.nightly_dag()  # up to date again: renders
+    build_dag("orchard_nightly")  # up to date again: renders
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,7 @@ def test_stale_manifest_fails_the_import_and_names_the_newer_file(tiny_project):
 def test_trigger_params_are_validated(tiny_project, name, value):
     from airflow.sdk.exceptions import ParamValidationError
 
-    dag = factory.nightly_dag()
+    dag = build_dag("orchard_nightly")
     with pytest.raises(ParamValidationError):
         dag.params.get_param(name).resolve(value)
 
@@ -163,7 +163,7 @@ def test_adhoc_select_param_refuses_shell_metacharacters():
 
 
 def test_per_model_watcher_is_the_default_one_producer_feeding_a_task_per_node(tiny_project):
-    dag = factory.nightly_dag(granularity="model")
+    dag = build_dag("orchard_nightly", granularity="model")
     producer = dag.get_task("transform.dbt_producer_watcher")  # runs the one `dbt build`
     assert type(producer).__name__ == "DbtProducerWatcherOperator"
     assert ancestors(dag, "transform.dbt_producer_watcher") >= LOADS | {"source_freshness"}
@@ -191,4 +191,4 @@ def test_per_model_watcher_is_the_default_one_producer_feeding_a_task_per_node(t
 
 def test_unknown_execution_mode_is_refused_with_the_choices(tiny_project):
     with pytest.raises(ValueError, match="ORCHARD_EXECUTION_MODE.*local"):
-        factory.nightly_dag(granularity="model", execution_mode="kubernetes")
+        build_dag("orchard_nightly", granularity="model", execution_mode="kubernetes")

@@ -25,7 +25,7 @@ from orchard.load.contracts import (
 )
 from orchard.load.destination import http_destination
 from orchard.load.report import LoadError, LoadReport
-from orchard.settings import STATE_DIR, ClickHouseSettings, disable_telemetry
+from orchard.settings import STATE_DIR, ClickHouseSettings
 from orchard.warehouse.client import WarehouseUnreachable, get_client, unreachable_message
 
 
@@ -38,7 +38,6 @@ KNOWN_ERRORS = (SourceDataError, TypeChangeRefused, WarehouseUnreachable, LoadEr
 
 
 def _configure_dlt() -> None:
-    disable_telemetry()
     # Orchard passes dlt its settings explicitly; dlt's Airflow provider would otherwise look up an
     # Airflow Variable for every config value it resolves (hundreds per run, seconds in a task).
     os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from cosmos import ExecutionConfig, ExecutionMode, ProfileConfig, ProjectConfig
+from cosmos import settings as cosmos_settings
+from cosmos.constants import InvocationMode
+from cosmos.profiles.clickhouse import ClickhouseUserPasswordProfileMapping
+
 from orchard import settings
-
-settings.disable_telemetry()  # before cosmos is imported: it reads its telemetry setting at import
-
-from cosmos import ExecutionConfig, ExecutionMode, ProfileConfig, ProjectConfig  # noqa: E402
-from cosmos import settings as cosmos_settings  # noqa: E402
-from cosmos.constants import InvocationMode  # noqa: E402
-from cosmos.profiles.clickhouse import ClickhouseUserPasswordProfileMapping  # noqa: E402
-
-from orchard.transform.manifest import orjson_enabled  # noqa: E402
+from orchard.transform.manifest import orjson_enabled
 
 # Cosmos parses manifest.json with orjson when `[cosmos] enable_orjson_parser` is on: about 10x faster
 # than json on our 1.5 MB manifest, which is most of a DAG file's parse time. On unless configured off.

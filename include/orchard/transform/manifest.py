@@ -103,7 +103,6 @@ PARSE_PROFILE = """orchard:
 def build_manifest(project_dir: Path | None = None, target: str | None = None) -> Path:
     """Run `dbt parse` in-process. Parsing needs the adapter type and the target's schema (node databases
     depend on it), not a connection: no warehouse, password or Airflow connection is required."""
-    settings.disable_telemetry()
     import tempfile
 
     from dbt.cli.main import dbtRunner

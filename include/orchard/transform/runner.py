@@ -45,7 +45,6 @@ def _messages(result: Any) -> str:
 
 def run_dbt(args: list[str], *, target_path: Path | None = None, dbt_vars: dict | None = None) -> Any:
     """Invoke `dbt <args>` against Orchard's project; raise DbtCommandError with dbt's message on failure."""
-    settings.disable_telemetry()
     import json
 
     from dbt.cli.main import dbtRunner
