@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/ruff check --output-format concise .
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint -s -c .yamllint.yml .
-	$(BIN)/python dbt/lint_sql.py
+	$(BIN)/python scripts/lint_sql.py
 
 # Debian's Chromium for the UI tests (a test tool's own browser download cannot work here).
 browser:

@@ -92,7 +92,6 @@ def run_dag(dag_id: str, logical_date: str, env: dict[str, str], conf: dict | No
             "run_id": run.run_id,
             "state": str(run.state),
             "interval": (run.data_interval_start, run.data_interval_end),
-            "start_date": run.start_date,
             "tasks": {ti.task_id: (str(ti.state), ti.try_number) for ti in tis},
             "xcom": xcom,
             "output": proc.stdout[-20000:] + proc.stderr[-20000:],

@@ -3,6 +3,8 @@ a good run fills the marts with its own data interval; a failing model alerts on
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from dagtest_helpers import dag_env, dbt_results, run_dag
 
@@ -15,6 +17,7 @@ def test_nightly_run_builds_the_models_with_the_run_interval_and_publishes(
     airflow_home, tiny_project, dag_warehouse, tmp_path
 ):
     env = dag_env(dag_warehouse, tmp_path)
+    started = datetime.now(UTC)
     run = run_dag("orchard_nightly", "2026-11-20T02:00:00+00:00", env, conf={"sources": []})
 
     assert run["state"] == "success", run["output"]
@@ -29,7 +32,7 @@ def test_nightly_run_builds_the_models_with_the_run_interval_and_publishes(
     assert end.isoformat().startswith("2026-11-20T02:00")
     # publish: dbt's hook logged every node in ops (the ops mart built in publish too), BI refresh counted the
     # exposed mart, docs generated
-    results = dbt_results(client, run["start_date"])
+    results = dbt_results(client, started)
     assert results == {
         ("model", "success"): 4,
         ("test", "pass"): 2,
@@ -76,6 +79,7 @@ def test_nightly_run_rendered_per_tag_builds_every_group(airflow_home, tiny_proj
     """The third granularity runs too (per model and per layer have their own runs): one `dbt build` per
     tag, in the order of the dependencies between the tags, then the ops marts in publish."""
     env = dag_env(dag_warehouse, tmp_path, ORCHARD_RENDER_GRANULARITY="tag")
+    started = datetime.now(UTC)
     run = run_dag("orchard_nightly", "2026-11-18T02:00:00+00:00", env, conf={"sources": []})
 
     assert run["state"] == "success", run["output"]
@@ -86,4 +90,4 @@ def test_nightly_run_rendered_per_tag_builds_every_group(airflow_home, tiny_proj
     client = get_client(dag_warehouse)
     assert client.command("SELECT count() FROM marts.fct_tiny") == 10
     assert client.command("SELECT n FROM marts.ops_tiny_report") == 10
-    assert dbt_results(client, run["start_date"])[("model", "success")] == 4
+    assert dbt_results(client, started)[("model", "success")] == 4

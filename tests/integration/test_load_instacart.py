@@ -12,6 +12,7 @@ from orchard.load.contracts import SourceDataError
 from orchard.settings import ClickHouseSettings
 from orchard.sources.instacart.pipeline import run_instacart
 from orchard.warehouse.client import WarehouseUnreachable
+from orchard_dev.instacart_sample.generator import write_sample
 
 pytestmark = pytest.mark.integration
 
@@ -91,9 +92,8 @@ def test_rerun_is_idempotent(load, ch, db, tmp_path):
 
 
 def test_generated_sample_loads_with_exact_counts(load, ch, db, tmp_path):
-    sample = pytest.importorskip("orchard_dev.instacart_sample.generator")
     folder = tmp_path / "sample"
-    sample.write_sample(folder, 0.0005, seed=7)
+    write_sample(folder, 0.0005, seed=7)
     report = load(folder)
     expected = {
         "aisles": data_lines(folder / "aisles.csv"),

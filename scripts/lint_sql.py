@@ -5,7 +5,7 @@ sqlfluff's dbt templater always opens a dbt connection, and dbt-clickhouse conne
 needs a warehouse. When ORCHARD_CLICKHOUSE_* (or the defaults) reach one, it is used; otherwise a throwaway
 embedded warehouse is started on a temporary path and a free port, and stopped afterwards.
 
-Usage: dbt/lint_sql.py [PATH ...]   (default: models snapshots analyses tests/singular)
+Usage: scripts/lint_sql.py [PATH ...]   (paths in dbt/; default: models snapshots analyses tests/singular)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from orchard.settings import ClickHouseSettings, disable_telemetry
 from orchard.warehouse import lifecycle
 
-HERE = Path(__file__).resolve().parent
+DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt"
 DEFAULT_PATHS = ["models", "snapshots", "analyses", "tests/singular"]
 
 
@@ -27,7 +27,7 @@ def sqlfluff(paths: list[str], env: dict) -> int:
     # one process: forked workers would share the templater's dbt connection, i.e. one ClickHouse session,
     # and the server refuses concurrent queries in a session (SESSION_IS_LOCKED)
     cmd = [str(Path(sys.executable).parent / "sqlfluff"), "lint", *paths, "--processes", "1"]
-    return subprocess.run(cmd, cwd=HERE, env=env).returncode
+    return subprocess.run(cmd, cwd=DBT_PROJECT, env=env).returncode
 
 
 def main() -> int:
