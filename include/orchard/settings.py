@@ -116,19 +116,6 @@ def disable_telemetry() -> None:
         os.environ.setdefault(key, value)
 
 
-class ClickHouseEnv(BaseSettings):
-    """The ORCHARD_CLICKHOUSE_* variables, typed."""
-
-    model_config = SettingsConfigDict(env_prefix="ORCHARD_CLICKHOUSE_", extra="ignore")
-
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    user: str = "default"
-    password: str = ""
-    database: str = "default"
-    secure: bool = False
-
-
 def _airflow_task_running() -> bool:
     sdk = sys.modules.get("airflow.sdk")  # only a process that imported Airflow can be running a task
     if sdk is None:
@@ -219,9 +206,9 @@ class ClickHouseSettings:
         uri = env.get("AIRFLOW_CONN_" + CLICKHOUSE_CONN_ID.upper())
         if uri:
             return cls.from_airflow_uri(uri)
-        prefix = ClickHouseEnv.model_config["env_prefix"]
+        prefix = "ORCHARD_CLICKHOUSE_"
         values = {k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)}
-        return cls(**ClickHouseEnv.model_validate(values).model_dump())
+        return TypeAdapter(cls).validate_python(values)  # typed as the fields say, booleans by `truthy`
 
     @classmethod
     def resolve(cls) -> ClickHouseSettings:
