@@ -61,15 +61,14 @@ class Pipeline:
     """A pipeline DAG being built: a DAG file opens `with Pipeline(spec) as pipeline:` and states its shape
     with the task groups below, e.g. `pipeline.extract_load() >> pipeline.transform()`."""
 
-    def __init__(self, spec: PipelineSpec, granularity: str | None = None, execution_mode: str | None = None):
+    def __init__(self, spec: PipelineSpec):
         self.spec = spec
-        self.granularity = (granularity or settings.RENDER_GRANULARITY).lower()
+        self.granularity = settings.RENDER_GRANULARITY.lower()
         if self.granularity not in GRANULARITIES:
             raise ValueError(
                 f"unknown render granularity {self.granularity!r}: set ORCHARD_RENDER_GRANULARITY to one of "
                 f"{GRANULARITIES}"
             )
-        self.execution_mode = execution_mode
         # a template unless the DAG always rebuilds from scratch
         self.full_refresh: Any = True if spec.full_refresh else "{{ params.full_refresh }}"
         self.dag = DAG(
@@ -142,7 +141,6 @@ class Pipeline:
             granularity=self.granularity,
             select=self.spec.select,
             full_refresh=self.full_refresh,
-            execution_mode=self.execution_mode,
             exclude=[OPS_MARTS],
         )
 
