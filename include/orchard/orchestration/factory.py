@@ -1,9 +1,5 @@
-"""DAG factories: thin DAG files in dags/ call these; every DAG gets the same defaults, notifier and docs.
-
-A pipeline DAG is `extract_load` (one task per source) -> `source_freshness` -> `transform` (the dbt
-project via Cosmos, rendered per model, per tag or per layer) -> `publish` (the ops marts, BI refresh,
-dbt docs; dbt results reach `ops` through the project's on-run-end hook).
-"""
+"""The pipeline DAG builder: a DAG file in dags/ states a PipelineSpec and its shape with Pipeline's task
+groups; every DAG gets the same defaults, notifier, params and render settings from here."""
 
 from __future__ import annotations
 
