@@ -193,3 +193,11 @@ def test_webhook_headers_nested_under_headers_are_refused_with_the_fix(alert_cha
 
     with pytest.raises(ValueError, match=r'put them directly in extra \(\{"Authorization"'):
         send_webhook(ConnInfo(conn_id="orchard_webhook", extra=nested), make_alert())
+
+
+def test_webhook_url_in_extra_is_refused_with_the_fix():
+    from orchard.alerting.channels import ConnInfo, send_webhook
+
+    conn = ConnInfo(conn_id="orchard_webhook", extra={"webhook_url": "https://events.example.com/x"})
+    with pytest.raises(ValueError, match=r"put the URL in the connection's host"):
+        send_webhook(conn, make_alert())

@@ -93,10 +93,16 @@ def send_slack(conn: ConnInfo, alert: Alert) -> None:
 def send_webhook(conn: ConnInfo, alert: Alert) -> None:
     from airflow.providers.http.notifications.http import HttpNotifier
 
-    if isinstance((conn.extra or {}).get("headers"), dict):
+    extra = conn.extra or {}
+    if isinstance(extra.get("headers"), dict):
         raise ValueError(
             f"connection {conn.conn_id} nests its headers under extra.headers: put them directly in extra "
             '({"Authorization": "Token ..."}), as apache-airflow-providers-http reads them'
+        )
+    if extra.get("webhook_url"):  # -http would send it on as a request header
+        raise ValueError(
+            f"connection {conn.conn_id} has its URL in extra.webhook_url: put the URL in the connection's "
+            "host (https://events.example.com/orchard), as apache-airflow-providers-http reads it"
         )
     payload = {"source": "orchard", **alert.as_dict(), "text": alert.text()}
     HttpNotifier(http_conn_id=conn.conn_id, json=payload, extra_options={"timeout": TIMEOUT_S}).notify({})
