@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "include"))
 
 from orchard import settings  # noqa: E402
+from orchard.bi import local as bi  # noqa: E402  (BI hooks: Superset beside Airflow)
 
 BIN = Path(sys.executable).parent
 HOME = Path(os.environ.get("ORCHARD_AIRFLOW_HOME", settings.STATE_DIR / "airflow"))
@@ -74,6 +75,7 @@ def airflow_env() -> dict[str, str]:
             "PYTHONPATH": str(ROOT / "include") + os.pathsep + env.get("PYTHONPATH", ""),
         }
     )
+    env.update(bi.airflow_env())  # BI hook: the nightly refreshes the local Superset while it runs
     return env
 
 
@@ -129,7 +131,7 @@ def warehouse_up() -> bool:
     except OSError:
         pass
     print("• embedded warehouse")
-    orchard("warehouse", "start", "--port", str(ch.port))
+    orchard("warehouse", "start", "--port", str(ch.port), *bi.warehouse_args())  # BI hook: read-only BI user
     return True
 
 
@@ -160,6 +162,7 @@ def up(_: argparse.Namespace) -> None:
     PIDS.mkdir(parents=True, exist_ok=True)
     if warehouse_up():
         (PIDS / "warehouse.started").touch()  # `down` stops only a warehouse that `up` started
+    bi.up()  # BI hook: Superset with the dashboards, before Airflow so the nightly can refresh it
     LOGS.mkdir(parents=True, exist_ok=True)
     for name, args in SERVICES.items():
         if _pid(name):
@@ -186,6 +189,7 @@ def up(_: argparse.Namespace) -> None:
     else:
         sys.exit(f"Airflow did not answer at {url} within 120 s: see {LOGS}/api-server.log")
     print(f"\nAirflow is up: {url}\n  login: {USER}  password: {pwd}")
+    print(bi.login_lines())  # BI hook
     print(f"  DAGs start paused: unpause orchard_nightly in the UI to schedule it.\n  logs: {LOGS}")
     print("  stop everything with `make down`")
 
@@ -204,6 +208,8 @@ def down(_: argparse.Namespace, stop_warehouse: bool = True) -> None:
             os.killpg(pid, signal.SIGKILL)
         (PIDS / f"{name}.pid").unlink(missing_ok=True)
         print(f"• {name} stopped")
+    if stop_warehouse:
+        bi.down()  # BI hook: Superset goes with the warehouse it reads
     if stop_warehouse and (PIDS / "warehouse.started").exists():
         orchard("warehouse", "stop", check=False)
         (PIDS / "warehouse.started").unlink()
@@ -214,6 +220,7 @@ def status(_: argparse.Namespace) -> None:
         pid = _pid(name)
         print(f"{name:14} " + (f"running (pid {pid})" if pid else "stopped"))
     orchard("warehouse", "status", check=False)
+    print(bi.status())  # BI hook
 
 
 def latest_complete_interval_end(now: datetime | None = None) -> datetime:
@@ -248,6 +255,7 @@ def run(args: argparse.Namespace) -> None:
     ).returncode
     if not args.stop_warehouse and (PIDS / "warehouse.started").exists():
         print("The warehouse keeps running for you to look at the results; `make down` stops it.")
+    print(bi.login_lines())  # BI hook: the dashboards of this run stay up
     sys.exit(ok)
 
 

@@ -70,8 +70,11 @@ def refresh(
     problems = [r for r in results if r.status in {"error", "empty"}]
     if problems:
         raise BiRefreshError(
-            f"{len(problems)} chart(s) broken: "
-            + "; ".join(f"dashboard {p.dashboard!r}, chart {p.chart!r}: {p.error}" for p in problems)
+            f"{len(problems)} broken: "
+            + "; ".join(
+                f"dashboard {p.dashboard!r}" + (f", chart {p.chart!r}" if p.chart else "") + f": {p.error}"
+                for p in problems
+            )
         )
     summary: dict[str, dict[str, int]] = {}
     for result in results:
