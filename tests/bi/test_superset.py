@@ -169,7 +169,7 @@ def test_a_renamed_column_shows_and_a_dropped_one_fails_naming_the_chart(bi_stac
         client.command("ALTER TABLE ci_marts.rpt_grocery_kpis RENAME COLUMN description TO kpi_description")
         client.command("ALTER TABLE ci_marts.rpt_grocery_kpis DROP COLUMN status")
         with pytest.raises(BiRefreshError) as failure:
-            refresh(bi_stack.manifest, "run-dropped", client, bi_stack.superset)
+            refresh(bi_stack.manifest, "run-dropped", client, bi_stack.superset, ["executive_summary"])
         message = str(failure.value)
         assert "dashboard 'executive_summary', chart 'KPIs on target'" in message
         assert "chart 'KPIs against targets'" in message
@@ -184,7 +184,7 @@ def test_a_renamed_column_shows_and_a_dropped_one_fails_naming_the_chart(bi_stac
     finally:
         rebuilt = bi_stack.dbt("run", "--select", "rpt_grocery_kpis")
         assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
-    refresh(bi_stack.manifest, "run-restored", client, bi_stack.superset)
+    refresh(bi_stack.manifest, "run-restored", client, bi_stack.superset, ["executive_summary"])
     assert "status" in api.dataset_columns(kpis["id"])
 
 
@@ -196,7 +196,13 @@ def test_a_chart_that_comes_back_empty_while_its_mart_has_rows_fails(bi_stack):
             "SETTINGS mutations_sync = 1"
         )
         with pytest.raises(BiRefreshError) as failure:
-            refresh(bi_stack.manifest, "run-empty", client, bi_stack.superset)
+            refresh(
+                bi_stack.manifest,
+                "run-empty",
+                client,
+                bi_stack.superset,
+                ["product_performance_and_market_basket"],
+            )
         assert (
             "dashboard 'product_performance_and_market_basket', chart 'Top 3 products per department': "
             "no rows although ci_marts.rpt_grocery_product_performance has" in str(failure.value)

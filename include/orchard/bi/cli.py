@@ -55,11 +55,15 @@ def import_(manifest: Path = ManifestOption) -> None:
         print(f"removed (no longer in the code): {', '.join(result.pruned)}")
 
 
+DashboardOption = typer.Option(None, "--dashboard", help="Only this dashboard (its slug); repeatable.")
+
+
 @app.command()
-def refresh(manifest: Path = ManifestOption) -> None:
+def refresh(manifest: Path = ManifestOption, dashboard: list[str] = DashboardOption) -> None:
     """What the nightly's publish.bi_refresh does: sync the datasets, run every chart, record the results."""
     from orchard.bi.refresh import refresh as run_refresh
     from orchard.transform.manifest import load_manifest
 
-    for dashboard, charts in sorted(run_refresh(load_manifest(manifest), run_id="manual").items()):
-        print(f"{dashboard}: {len(charts)} charts, {sum(charts.values()):,} rows")
+    results = run_refresh(load_manifest(manifest), run_id="manual", dashboards=dashboard or None)
+    for dashboard_name, charts in sorted(results.items()):
+        print(f"{dashboard_name}: {len(charts)} charts, {sum(charts.values()):,} rows")

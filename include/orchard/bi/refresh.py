@@ -53,9 +53,10 @@ def refresh(
     run_id: str = "",
     client: Any = None,
     superset: SupersetConnection | None = None,
+    dashboards: list[str] | None = None,
 ) -> dict[str, dict[str, int]]:
-    """Refresh the dashboards (see the module's doc). Returns dashboard -> chart -> rows, or, without
-    Superset, exposure -> mart -> rows."""
+    """Refresh the dashboards (see the module's doc), or only those whose slugs are given. Returns
+    dashboard -> chart -> rows, or, without Superset, exposure -> mart -> rows."""
     client = client or get_client()
     superset = superset or SupersetConnection.from_env()
     if superset is None:
@@ -65,7 +66,7 @@ def refresh(
         )
         results = check_marts(manifest, client)
     else:
-        results = refresh_superset(SupersetAPI(superset), client)
+        results = refresh_superset(SupersetAPI(superset), client, dashboards)
     _record(client, results, run_id)
     problems = [r for r in results if r.status in {"error", "empty"}]
     if problems:
@@ -97,10 +98,21 @@ def check_marts(manifest: dict[str, Any], client: Any) -> list[ChartResult]:
     return results
 
 
-def refresh_superset(api: SupersetAPI, client: Any) -> list[ChartResult]:
+def refresh_superset(api: SupersetAPI, client: Any, only: list[str] | None = None) -> list[ChartResult]:
     datasets = {row["id"]: row for row in orchard_datasets(api)}
+    slugs = {
+        row["id"]: row["slug"] or row["dashboard_title"]
+        for row in api.list("dashboard", ["id", "slug", "dashboard_title"])
+    }
+    charts = [
+        chart
+        for chart in api.list("chart", ["id", "slice_name", "datasource_id", "dashboards.id"])
+        if chart["datasource_id"] in datasets
+        and (only is None or any(slugs.get(d["id"]) in only for d in chart.get("dashboards") or []))
+    ]
     dropped: dict[int, list[str]] = {}
-    for dataset_id, dataset in sorted(datasets.items()):
+    for dataset_id in sorted({chart["datasource_id"] for chart in charts}):
+        dataset = datasets[dataset_id]
         before = api.dataset_columns(dataset_id)
         api.refresh_dataset(dataset_id)
         after = api.dataset_columns(dataset_id)
@@ -110,22 +122,16 @@ def refresh_superset(api: SupersetAPI, client: Any) -> list[ChartResult]:
         if set(before) - set(after):
             dropped[dataset_id] = sorted(set(before) - set(after))
             log.warning("%s: columns gone from the table: %s", relation, dropped[dataset_id])
-    dashboards = {
-        row["id"]: row["slug"] or row["dashboard_title"]
-        for row in api.list("dashboard", ["id", "slug", "dashboard_title"])
-    }
     mart_rows: dict[int, int] = {}
     results = []
-    for chart in api.list("chart", ["id", "slice_name", "datasource_id", "dashboards.id"]):
-        dataset = datasets.get(chart["datasource_id"])
-        if dataset is None:
-            continue  # not on the Orchard warehouse: someone's own chart
+    for chart in charts:
+        dataset = datasets[chart["datasource_id"]]
         relation = f"{dataset['schema']}.{dataset['table_name']}"
         if chart["datasource_id"] not in mart_rows:
             mart_rows[chart["datasource_id"]] = int(
                 client.command(f"SELECT count() FROM `{dataset['schema']}`.`{dataset['table_name']}`")
             )
-        names = [dashboards.get(d["id"], str(d["id"])) for d in chart.get("dashboards") or []] or [
+        names = [slugs.get(d["id"], str(d["id"])) for d in chart.get("dashboards") or []] or [
             "(no dashboard)"
         ]
         rows, status, error = 0, "ok", ""
