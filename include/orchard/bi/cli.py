@@ -61,9 +61,14 @@ DashboardOption = typer.Option(None, "--dashboard", help="Only this dashboard (i
 @app.command()
 def refresh(manifest: Path = ManifestOption, dashboard: list[str] = DashboardOption) -> None:
     """What the nightly's publish.bi_refresh does: sync the datasets, run every chart, record the results."""
+    from orchard.bi import local, server
+    from orchard.bi.config import SupersetConnection
     from orchard.bi.refresh import refresh as run_refresh
     from orchard.transform.manifest import load_manifest
 
-    results = run_refresh(load_manifest(manifest), run_id="manual", dashboards=dashboard or None)
+    superset = SupersetConnection.from_env() or (local.connection() if server.running_pid() else None)
+    results = run_refresh(
+        load_manifest(manifest), run_id="manual", superset=superset, dashboards=dashboard or None
+    )
     for dashboard_name, charts in sorted(results.items()):
         print(f"{dashboard_name}: {len(charts)} charts, {sum(charts.values()):,} rows")
