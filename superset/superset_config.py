@@ -8,7 +8,8 @@ SQLALCHEMY_DATABASE_URI = os.environ["SUPERSET_METADATA_URI"]
 
 # Chart results cached on disk, shared by every worker: the nightly's BI refresh runs each chart once so
 # the first person to open a dashboard in the morning does not wait for the warehouse.
-_CACHE_DIR = os.environ.get("SUPERSET_CACHE_DIR", os.path.join(os.environ.get("SUPERSET_HOME", "."), "cache"))
+_HOME = os.environ.get("SUPERSET_HOME", os.path.expanduser("~/.superset"))
+_CACHE_DIR = os.environ.get("SUPERSET_CACHE_DIR", os.path.join(_HOME, "cache"))
 _DAY = 24 * 3600
 DATA_CACHE_CONFIG = {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": _CACHE_DIR, "CACHE_DEFAULT_TIMEOUT": _DAY}
 CACHE_CONFIG = {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": _CACHE_DIR, "CACHE_DEFAULT_TIMEOUT": _DAY}
