@@ -10,7 +10,7 @@ export SCARF_NO_ANALYTICS := true
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: install lint test run up down status help browser services
+.PHONY: install lint test run up down status help browser services superset
 
 help:
 	@echo "make run     set up, start the embedded warehouse, run Orchard's nightly pipeline once"
@@ -18,6 +18,7 @@ help:
 	@echo "make up      start Airflow 3 and the embedded warehouse; prints the UI's URL and login"
 	@echo "make down    stop what make up started"
 	@echo "make lint    ruff, yamllint and sqlfluff"
+	@echo "make superset  install Superset in its own virtualenv (.venv-superset); make up/run start it"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +29,18 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Superset in its own virtualenv: its pins (SQLAlchemy 1.4, Flask 2) clash with Airflow's. Its own
+# resolution is broken (Flask-Caching 2.5.1 cannot start): installed with Superset's pins.
+SUPERSET_VENV := .venv-superset
+SUPERSET_STAMP := $(SUPERSET_VENV)/.orchard-installed
+$(SUPERSET_STAMP): superset/requirements.txt superset/constraints.txt
+	@test -x $(SUPERSET_VENV)/bin/python || $(PYTHON) -m venv $(SUPERSET_VENV)
+	$(SUPERSET_VENV)/bin/pip install -q --disable-pip-version-check -r superset/requirements.txt \
+		-c superset/constraints.txt 2>&1 | { grep -v -e "is ignored: it is neither" -e DEPRECATION || true; }
+	@touch $(SUPERSET_STAMP)
+
+superset: $(SUPERSET_STAMP)
 
 lint: install
 	$(BIN)/ruff check --output-format concise .
@@ -43,13 +56,13 @@ browser:
 services:
 	bash scripts/install_test_services.sh
 
-test: lint browser services
+test: lint browser services superset
 	$(BIN)/pytest
 
-run: install
+run: install superset
 	$(BIN)/python scripts/airflow_local.py run
 
-up: install
+up: install superset
 	$(BIN)/python scripts/airflow_local.py up
 
 down:

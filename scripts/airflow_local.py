@@ -23,6 +23,7 @@ from orchard import settings
 from orchard.warehouse import lifecycle
 
 ROOT = Path(__file__).resolve().parents[1]
+from orchard.bi import local as bi  # BI hooks: Superset beside Airflow
 
 BIN = Path(sys.executable).parent
 HOME = Path(os.environ.get("ORCHARD_AIRFLOW_HOME", settings.STATE_DIR / "airflow"))
@@ -74,6 +75,7 @@ def airflow_env() -> dict[str, str]:
             "PYTHONPATH": str(ROOT / "include") + os.pathsep + env.get("PYTHONPATH", ""),
         }
     )
+    env.update(bi.airflow_env())  # BI hook: the nightly refreshes the local Superset while it runs
     return env
 
 
@@ -129,7 +131,7 @@ def warehouse_up() -> bool:
     except OSError:
         pass
     print("• embedded warehouse")
-    orchard("warehouse", "start", "--port", str(ch.port))
+    orchard("warehouse", "start", "--port", str(ch.port), *bi.warehouse_args())  # BI hook: read-only BI user
     return True
 
 
@@ -157,6 +159,7 @@ def up(_: argparse.Namespace) -> None:
     PIDS.mkdir(parents=True, exist_ok=True)
     if warehouse_up():
         (PIDS / "warehouse.started").touch()  # `down` stops only a warehouse that `up` started
+    bi.up()  # BI hook: Superset with the dashboards, before Airflow so the nightly can refresh it
     LOGS.mkdir(parents=True, exist_ok=True)
     for name, args in SERVICES.items():
         if _pid(name):
@@ -183,6 +186,7 @@ def up(_: argparse.Namespace) -> None:
     else:
         sys.exit(f"Airflow did not answer at {url} within 120 s: see {LOGS}/api-server.log")
     print(f"\nAirflow is up: {url}\n  login: {USER}  password: {pwd}")
+    print(bi.login_lines())  # BI hook
     print(f"  DAGs start paused: unpause orchard_nightly in the UI to schedule it.\n  logs: {LOGS}")
     print("  stop everything with `make down`")
 
@@ -201,6 +205,8 @@ def down(_: argparse.Namespace, stop_warehouse: bool = True) -> None:
             os.killpg(pid, signal.SIGKILL)
         (PIDS / f"{name}.pid").unlink(missing_ok=True)
         print(f"• {name} stopped")
+    if stop_warehouse:
+        bi.down()  # BI hook: Superset goes with the warehouse it reads
     if stop_warehouse and (PIDS / "warehouse.started").exists():
         orchard("warehouse", "stop", check=False)
         (PIDS / "warehouse.started").unlink()
@@ -211,6 +217,7 @@ def status(_: argparse.Namespace) -> None:
         pid = _pid(name)
         print(f"{name:14} " + (f"running (pid {pid})" if pid else "stopped"))
     orchard("warehouse", "status", check=False)
+    print(bi.status())  # BI hook
 
 
 def latest_complete_interval_end(now: datetime | None = None) -> datetime:
@@ -245,6 +252,7 @@ def run(args: argparse.Namespace) -> None:
     ).returncode
     if not args.stop_warehouse and (PIDS / "warehouse.started").exists():
         print("The warehouse keeps running for you to look at the results; `make down` stops it.")
+    print(bi.login_lines())  # BI hook: the dashboards of this run stay up
     sys.exit(ok)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from orchard.alerting.cli import app as alerts_app
+from orchard.bi.cli import app as bi_app
 from orchard.settings import disable_telemetry
 from orchard.sources.registry import SOURCES
 from orchard.sources.spec import resolve
@@ -30,6 +31,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(dbt_app, name="dbt")
 app.add_typer(sample_app, name="sample")
 app.add_typer(load_app, name="load")
+app.add_typer(bi_app, name="bi")
 
 
 def main() -> None:

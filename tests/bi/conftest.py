@@ -1,0 +1,117 @@
+"""The BI tier's session: ONE embedded warehouse (with a read-only `bi` user) filled by a real dbt build of
+the project on generated samples, and ONE Superset (its own virtualenv, SQLite metadata in a temporary
+home) started while dbt builds, with the dashboards imported once."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchard.bi import config, server
+from orchard.bi.assets import import_bundle
+from orchard.bi.superset_api import SupersetAPI
+from orchard.settings import DBT_PROJECT_DIR, ClickHouseSettings
+from orchard.warehouse import lifecycle
+from orchard.warehouse.client import get_client
+
+DBT = Path(sys.executable).parent / "dbt"
+FIRST_DAY = date(2026, 1, 20)
+
+
+@dataclass
+class BiStack:
+    warehouse: ClickHouseSettings
+    bi_password: str
+    manifest: dict[str, Any]
+    superset: config.SupersetConnection
+    root: Path
+
+    def api(self) -> SupersetAPI:
+        return SupersetAPI(self.superset)
+
+    def client(self):
+        return get_client(self.warehouse)
+
+    def dbt(self, *args: str) -> subprocess.CompletedProcess:
+        """The dbt CLI on the project, ci target, against this stack's warehouse."""
+        return subprocess.run(
+            [
+                str(DBT),
+                *args,
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target",
+                "ci",
+                "--target-path",
+                str(self.root / "target"),
+                "--log-path",
+                str(self.root / "logs"),
+            ],  # fmt: skip
+            capture_output=True,
+            text=True,
+            env={**os.environ, **self.warehouse.env(), "DO_NOT_TRACK": "1", "ORCHARD_DBT_SCHEMA": "ci"},
+        )
+
+
+def _fill_warehouse(root: Path, warehouse: ClickHouseSettings) -> None:
+    from orchard.load import run_instacart, run_shop
+    from orchard.sources.instacart.sample import write_sample
+    from orchard.sources.shop.sample import simulate
+
+    write_sample(root / "instacart", scale=0.002)
+    shop_url = f"sqlite:///{root / 'shop.sqlite'}"
+    simulate(shop_url, FIRST_DAY)
+    run_instacart(root / "instacart", settings=warehouse, pipelines_dir=root / "pipelines")
+    run_shop(shop_url, settings=warehouse, pipelines_dir=root / "pipelines")
+
+
+@pytest.fixture(scope="session")
+def bi_stack(tmp_path_factory, start_warehouse) -> BiStack:
+    root = tmp_path_factory.mktemp("bi")
+    home = root / "superset"
+    port = lifecycle.free_port()
+    os.environ.pop("ORCHARD_SUPERSET_PASSWORD", None)
+    started: dict[str, Any] = {}
+
+    def start_superset() -> None:
+        try:
+            started["pid"] = server.start(home, port)
+        except Exception as exc:  # reported below, on the test's thread
+            started["error"] = exc
+
+    superset_thread = threading.Thread(target=start_superset)
+    superset_thread.start()  # Superset initialises while the data loads and dbt builds
+    try:
+        bi_password = secrets.token_urlsafe(12)
+        process = start_warehouse(
+            root / "warehouse",
+            {"ORCHARD_CLICKHOUSE_PASSWORD": "", "ORCHARD_WAREHOUSE_READONLY_USERS": f"bi:{bi_password}"},
+        )
+        warehouse = ClickHouseSettings(port=process.port)
+        _fill_warehouse(root, warehouse)
+        stack = BiStack(warehouse, bi_password, {}, config.SupersetConnection("", "", ""), root)
+        build = stack.dbt("build", "--full-refresh", "--exclude", "resource_type:unit_test")
+        assert build.returncode == 0, f"dbt build failed:\n{build.stdout[-6000:]}"
+        stack.manifest = json.loads((root / "target" / "manifest.json").read_text())
+    finally:
+        superset_thread.join()
+    if "error" in started:
+        raise started["error"]
+    stack.superset = config.SupersetConnection(
+        server.url(port), config.SUPERSET_ADMIN, config.admin_password(home)
+    )
+    import_bundle(stack.api(), stack.manifest, warehouse, "bi", bi_password)
+    yield stack
+    server.stop(home)
