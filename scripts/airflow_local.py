@@ -20,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from orchard import settings
+from orchard.bi import local as bi  # BI hooks: Superset beside Airflow
 from orchard.warehouse import lifecycle
 
 ROOT = Path(__file__).resolve().parents[1]
-from orchard.bi import local as bi  # BI hooks: Superset beside Airflow
 
 BIN = Path(sys.executable).parent
 HOME = Path(os.environ.get("ORCHARD_AIRFLOW_HOME", settings.STATE_DIR / "airflow"))
