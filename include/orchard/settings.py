@@ -36,6 +36,7 @@ class OrchardSettings(BaseSettings):
     dbt_project_dir: Path | None = None
     dbt_manifest: Path | None = None
     dbt_docs_dir: Path | None = None
+    dbt_artifacts_dir: Path | None = None
     alert_log: Path | None = None
     shop_db_url: str | None = None
     airflow_home: Path | None = Field(None, validation_alias="AIRFLOW_HOME")
@@ -97,6 +98,8 @@ TASK_RETRY_DELAY_S = _env.task_retry_delay_s
 NIGHTLY_CATCHUP = _env.nightly_catchup
 NIGHTLY_START_DATE = _env.nightly_start_date
 DBT_DOCS_DIR = _env.dbt_docs_dir or STATE_DIR / "dbt-docs"
+# each Cosmos task's run_results.json, for the alert of a failed test (orchard.transform.run_results)
+DBT_ARTIFACTS_DIR = _env.dbt_artifacts_dir or STATE_DIR / "dbt-artifacts"
 SHOP_DB_URL = _env.shop_db_url or f"sqlite:///{STATE_DIR / 'shop.sqlite'}"
 
 # Usage telemetry of dbt, dlt and Cosmos goes to outside endpoints: off unless a user opts in. Each entry

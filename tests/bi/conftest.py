@@ -66,9 +66,10 @@ class BiStack:
 
 
 def _fill_warehouse(root: Path, warehouse: ClickHouseSettings) -> None:
-    from orchard.load import run_instacart, run_shop
-    from orchard.sources.instacart.sample import write_sample
-    from orchard.sources.shop.sample import simulate
+    from orchard.sources.instacart.pipeline import run_instacart
+    from orchard.sources.shop.pipeline import run_shop
+    from orchard_dev.instacart_sample.generator import write_sample
+    from orchard_dev.shop_sample.simulator import simulate
 
     write_sample(root / "instacart", scale=0.002)
     shop_url = f"sqlite:///{root / 'shop.sqlite'}"

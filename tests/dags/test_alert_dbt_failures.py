@@ -20,9 +20,9 @@ import pytest
 from orchard import settings
 from orchard.alerting.channels import dispatch
 from orchard.alerting.message import task_alert
-from orchard.load import run_shop
-from orchard.orchestration.artifacts import capture_run_results
-from orchard.sources.shop.sample import simulate
+from orchard.sources.shop.pipeline import run_shop
+from orchard.transform.run_results import keep_run_results
+from orchard_dev.shop_sample.simulator import simulate
 
 pytestmark = pytest.mark.dags
 
@@ -80,7 +80,7 @@ def test_alert_for_a_failed_dbt_test_carries_failing_rows_owner_and_upstream_loa
         try_number=3,
         log_url="http://localhost:8080/log",
     )
-    capture_run_results(str(project), context={"ti": ti})  # what Cosmos runs after dbt, before it raises
+    keep_run_results(str(project), context={"ti": ti})  # what Cosmos runs after dbt, before it raises
 
     alert = task_alert({"ti": ti, "exception": RuntimeError("dbt test failed")})
     outcome = dispatch(alert)
@@ -131,7 +131,7 @@ def test_with_the_warehouse_unreachable_the_alert_still_goes_out_without_the_det
     monkeypatch.setattr(settings, "DBT_MANIFEST_PATH", project / "target" / "manifest.json")
     monkeypatch.setenv("ORCHARD_CLICKHOUSE_PORT", str(free_port()))
     ti = SimpleNamespace(dag_id="orchard_nightly", run_id="r2", task_id="transform.x.test", try_number=1)
-    capture_run_results(str(project), context={"ti": ti})
+    keep_run_results(str(project), context={"ti": ti})
     outcome = dispatch(task_alert({"ti": ti, "exception": RuntimeError("dbt test failed")}))
     assert outcome["webhook"] == "sent"
     [hook] = alert_channels["http"].bodies("/hook")

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from orchard.load import run_shop
 from orchard.load.contracts import SourceDataError
-from orchard.sources.shop.sample import ShopSampleError, simulate
+from orchard.sources.shop.pipeline import run_shop
+from orchard_dev.shop_sample.simulator import ShopSampleError, simulate
 
 pytestmark = pytest.mark.integration
 

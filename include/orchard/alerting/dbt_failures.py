@@ -2,7 +2,7 @@
 test and the dlt loads that fed it.
 
 Read from dbt's own artifacts (run_results.json, which every Cosmos task keeps through
-orchard.orchestration.artifacts, and the manifest) and the warehouse: the failing rows from the test's
+orchard.transform.run_results, and the manifest) and the warehouse: the failing rows from the test's
 stored failures (`store_failures`), or else by running the test's compiled query with a limit; the loads
 from the `_dlt_load_id` of the raw tables the model reads, through its sources.
 """
@@ -159,7 +159,7 @@ def for_task(context: dict[str, Any], client: Any = None) -> list[FailedTest]:
     """The failed dbt tests behind a failed task: from the run_results.json its Cosmos task kept (or, for a
     WATCHER model task, the producer's, filtered to its model). Empty when the task ran no dbt test."""
     from orchard import settings
-    from orchard.orchestration.artifacts import run_dir
+    from orchard.transform.run_results import run_dir
 
     ti = context.get("ti") or context.get("task_instance")
     if ti is None or not settings.DBT_MANIFEST_PATH.exists():

@@ -13,6 +13,7 @@ from cosmos.profiles.clickhouse import ClickhouseUserPasswordProfileMapping
 
 from orchard import settings
 from orchard.transform.manifest import orjson_enabled
+from orchard.transform.run_results import keep_run_results
 
 # Cosmos parses manifest.json with orjson when `[cosmos] enable_orjson_parser` is on: about 10x faster
 # than json on our 1.5 MB manifest, which is most of a DAG file's parse time. On unless configured off.
@@ -104,12 +105,14 @@ def execution_config(mode: str | None = None, producer_args: dict[str, Any] | No
 def operator_args(
     full_refresh: bool | str = False, pool: str = settings.DBT_BUILD_POOL, **extra: Any
 ) -> dict[str, Any]:
-    """Arguments every Cosmos dbt task gets: data-interval vars, a pool, no `dbt deps`. The pool is the
-    one-slot dbt build pool for tasks that build, the warehouse pool for those that only watch or read."""
+    """Arguments every Cosmos dbt task gets: data-interval vars, a pool, no `dbt deps`, and its
+    run_results.json kept for alerts. The pool is the one-slot dbt build pool for tasks that build, the
+    warehouse pool for those that only watch or read."""
     return {
         "vars": dict(DBT_VARS),
         "install_deps": False,
         "pool": pool,
         "full_refresh": full_refresh,
+        "callback": keep_run_results,
         **extra,
     }
