@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from orchard.warehouse.credentials import client_password as warehouse_password
 
 PROJECT_ROOT = Path(os.environ.get("ORCHARD_HOME", Path(__file__).resolve().parents[2]))
 STATE_DIR = Path(os.environ.get("ORCHARD_STATE_DIR", PROJECT_ROOT / ".orchard"))
@@ -88,7 +90,7 @@ class ClickHouseSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     user: str = "default"
-    password: str = ""
+    password: str = field(default_factory=warehouse_password)  # generated once, owner-only
     database: str = "default"
     secure: bool = False
 
@@ -163,7 +165,7 @@ class ClickHouseSettings:
             host=env.get("ORCHARD_CLICKHOUSE_HOST", DEFAULT_HOST),
             port=int(env.get("ORCHARD_CLICKHOUSE_PORT", DEFAULT_PORT)),
             user=env.get("ORCHARD_CLICKHOUSE_USER", "default"),
-            password=env.get("ORCHARD_CLICKHOUSE_PASSWORD", ""),
+            password=warehouse_password(env),
             database=env.get("ORCHARD_CLICKHOUSE_DATABASE", "default"),
             secure=env.get("ORCHARD_CLICKHOUSE_SECURE", "false").lower() == "true",
         )

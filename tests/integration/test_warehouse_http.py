@@ -6,10 +6,12 @@ import base64
 import gzip
 import http.client
 import json
+import sys
 import threading
 import time
 import uuid
 import zlib
+from pathlib import Path
 from urllib.parse import urlencode
 
 import brotli
@@ -17,33 +19,15 @@ import lz4.frame
 import pytest
 import zstandard
 
+sys.path.insert(0, str(Path(__file__).parent))  # the helper module beside this file
+from warehouse_http import Http  # noqa: E402
+
 pytestmark = pytest.mark.integration
-
-
-class Http:
-    """A tiny raw HTTP client: every request on a new connection, nothing hidden."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-
-    def request(self, method="POST", params=None, body=None, headers=None, path="/"):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        url = path + ("?" + urlencode(params) if params else "")
-        conn.request(method, url, body=body, headers=headers or {})
-        response = conn.getresponse()
-        data = response.read()
-        conn.close()
-        return response, data
-
-    def query(self, sql, **params):
-        response, data = self.request("POST", {"query": sql, **params})
-        assert response.status == 200, data
-        return data.decode()
 
 
 @pytest.fixture
 def http_client(warehouse):
-    return Http(warehouse.port)
+    return Http(warehouse.port, warehouse.password)
 
 
 @pytest.fixture
@@ -99,7 +83,7 @@ def test_chunked_and_compressed_insert_bodies(http_client, table, encoding, comp
         "POST",
         "/?" + urlencode({"query": f"INSERT INTO {table} FORMAT CSV"}),
         body=_chunked(pieces),
-        headers={"Content-Encoding": encoding, "Transfer-Encoding": "chunked"},
+        headers={**http_client.auth, "Content-Encoding": encoding, "Transfer-Encoding": "chunked"},
         encode_chunked=True,
     )
     response = conn.getresponse()
@@ -231,7 +215,9 @@ def test_concurrent_requests_in_one_session_are_refused(http_client):
 
 def test_client_disconnect_cancels_the_query(http_client):
     conn = http.client.HTTPConnection("127.0.0.1", http_client.port, timeout=60)
-    conn.request("POST", "/?" + urlencode({"query": "SELECT number FROM system.numbers"}))
+    conn.request(
+        "POST", "/?" + urlencode({"query": "SELECT number FROM system.numbers"}), headers=http_client.auth
+    )
     response = conn.getresponse()
     assert response.status == 200
     assert len(response.read(1 << 20)) == 1 << 20  # an endless result is streaming

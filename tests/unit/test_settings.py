@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchard.settings import ClickHouseSettings
+from orchard.settings import STATE_DIR, ClickHouseSettings
+from orchard.warehouse.credentials import generated_password
 
 pytestmark = pytest.mark.unit
 
@@ -15,7 +16,7 @@ def test_defaults_are_the_embedded_warehouse():
         "127.0.0.1",
         8123,
         "default",
-        "",
+        generated_password(STATE_DIR),  # the embedded warehouse's generated password
     )
 
 

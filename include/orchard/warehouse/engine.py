@@ -48,6 +48,13 @@ class Connection:
         except Exception as exc:  # chDB raises ChdbError/RuntimeError with ClickHouse's text
             raise ClickHouseError.from_engine(exc) from None
 
+    def explain_ast(self, sql: str, params: dict[str, str] | None = None) -> str:
+        """The engine's parse tree of one statement (`EXPLAIN AST`), to check before running it."""
+        try:
+            return self.raw.query(f"EXPLAIN AST {sql}", "TSVRaw", params=params or {}).bytes().decode()
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+
     def close(self) -> None:
         try:
             self.raw.set_progress_callback(None)
