@@ -270,3 +270,20 @@ def test_read_only_user_can_read_not_write(secured):
     assert response.headers["X-ClickHouse-Exception-Code"] == "164"
     response, _ = secured.request("POST", {**viewer, "query": "DROP TABLE ro"})
     assert response.headers["X-ClickHouse-Exception-Code"] == "164"
+
+
+def test_an_error_mid_stream_ends_the_body_with_the_tagged_exception_block(http_client, warehouse):
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+    from orchard.warehouse.client import get_client
+
+    sql = "SELECT number, throwIf(number = 3000000, 'boom mid-stream') FROM numbers(5000000)"
+    settings = {"max_threads": "1", "max_block_size": "65536"}
+    response, data = http_client.request("POST", {"query": sql, **settings})
+    assert response.status == 200  # the headers left before the error
+    tag = response.headers["X-ClickHouse-Exception-Tag"]
+    assert data.endswith(b" " + tag.encode() + b"\r\n__exception__\r\n") and b"boom mid-stream" in data
+    client = get_client(warehouse)
+    with pytest.raises(DatabaseError, match="boom mid-stream"):
+        client.query(sql, settings=settings)  # a client raises instead of returning partial rows
+    client.close()

@@ -19,6 +19,7 @@ import json
 import os
 import queue
 import re
+import secrets
 import signal
 import socket
 import sys
@@ -524,6 +525,10 @@ class Handler(BaseHTTPRequestHandler):
         if encoding:
             headers["Content-Encoding"] = encoding
         headers["Transfer-Encoding"] = "chunked"
+        # Current servers' protocol for an error after the headers: the block at the end of the body
+        # carries this tag, so a client raises instead of returning the rows it got so far.
+        tag = secrets.token_hex(8)
+        headers["X-ClickHouse-Exception-Tag"] = tag
         self.send_response(200)
         for key, value in headers.items():
             self.send_header(key, value)
@@ -533,8 +538,16 @@ class Handler(BaseHTTPRequestHandler):
             for chunk in chunks:
                 self.write_chunk(enc.compress(chunk))
         except ClickHouseError as exc:
-            # Headers are gone: like ClickHouse, append the exception to the body and drop the connection.
-            self.write_chunk(enc.compress(b"\n" + exc.body().encode()))
+            # Headers are gone: like ClickHouse, append the exception block and drop the connection.
+            message = exc.body().encode()
+            block = b"__exception__\r\n%s\r\n%s\n%d %s\r\n__exception__\r\n" % (
+                tag.encode(),
+                message,
+                len(message),
+                tag.encode(),
+            )
+            self.write_chunk(enc.compress(block))
+            self.log_error("query failed while streaming its result: %s", exc.body().strip())
             self.close_connection = True
         self.write_chunk(enc.flush())
         self.end_session()
