@@ -13,12 +13,8 @@ import binascii
 import contextlib
 import email.parser
 import email.policy
-import hmac
-import ipaddress
 import json
 import os
-import queue
-import re
 import secrets
 import signal
 import socket
@@ -33,12 +29,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from orchard.warehouse import codecs, credentials, sql
+from orchard.warehouse import codecs, credentials, sql, streaming
+from orchard.warehouse.auth import (
+    User,
+    Users,
+    default_user_password,
+    is_loopback,
+    parse_readonly_users,
+    redact,
+)
 from orchard.warehouse.confinement import Confinement, default_confinement
 from orchard.warehouse.engine import Connection, DataPathBusy, Engine, Session
 from orchard.warehouse.errors import ClickHouseError
 
-READ_SIZE = 1 << 20  # body bytes handed to the engine per call
 RESPONSE_BUFFER = 1 << 20  # result bytes held before headers go out (ClickHouse buffers too)
 MAX_QUERY_BODY = 256 << 20  # a query (not INSERT data) read from the body
 MAX_BODY = 64 << 30  # decompressed bytes of one request body (--max-body)
@@ -68,43 +71,6 @@ def content_type(fmt: str) -> str:
     if fmt.startswith(("Native", "RowBinary", "Parquet", "Arrow", "ORC", "Avro", "Protobuf", "MsgPack")):
         return "application/octet-stream"
     return "text/plain; charset=UTF-8"
-
-
-@dataclass(frozen=True)
-class User:
-    name: str
-    password: str
-    readonly: bool = False
-
-
-_SECRET_PARAM = re.compile(r"(?i)\b(password|key)=[^&\s\"]*")
-
-
-def redact(text: str) -> str:
-    """A log line without the passwords a client put in its URL."""
-    return _SECRET_PARAM.sub(r"\1=[hidden]", text)
-
-
-class Users:
-    """The configured users: the default user, plus optional read-only ones."""
-
-    def __init__(self, users: list[User]) -> None:
-        self._users = {user.name: user for user in users}
-
-    def authenticate(self, name: str, password: str) -> User:
-        user = self._users.get(name)
-        # Compare in constant time, and as long for an unknown user as for a known one.
-        expected = (user.password if user else "\0").encode()
-        if not hmac.compare_digest(expected, password.encode()) or user is None:
-            raise ClickHouseError(
-                "AUTHENTICATION_FAILED",
-                f"{name}: Authentication failed: password is incorrect, or there is no user with such name",
-            )
-        return user
-
-    @property
-    def default_has_password(self) -> bool:
-        return bool(self._users["default"].password)
 
 
 @dataclass
@@ -266,7 +232,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def read_exactly(self, remaining: int) -> Iterator[bytes]:
         while remaining:
-            chunk = self.rfile.read(min(remaining, READ_SIZE))
+            chunk = self.rfile.read(min(remaining, streaming.READ_SIZE))
             if not chunk:
                 raise truncated_body(f"{remaining} bytes short of its Content-Length")
             remaining -= len(chunk)
@@ -274,7 +240,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def decoded_body(self) -> Iterator[bytes]:
         encoding = self.headers.get("Content-Encoding")
-        return prefetch(_rechunk(codecs.decode_stream(self.raw_body(), encoding, self.server.max_body)))
+        return streaming.prefetch(
+            streaming.rechunk(codecs.decode_stream(self.raw_body(), encoding, self.server.max_body))
+        )
 
     def _is_form(self) -> bool:
         # Only multipart bodies are forms: like ClickHouse, a urlencoded body (curl --data-binary's
@@ -283,7 +251,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def read_form(self, body: Iterator[bytes]) -> dict[str, str]:
         """Query and parameters sent as a form (clickhouse-connect does this for long parameters)."""
-        data = _read_limited(body, MAX_QUERY_BODY)
+        data = streaming.read_limited(body, MAX_QUERY_BODY)
         kind = self.headers.get("Content-Type", "")
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
             f"Content-Type: {kind}\r\n\r\n".encode() + data
@@ -409,9 +377,9 @@ class Handler(BaseHTTPRequestHandler):
             if sql.has_several_statements(statement):
                 raise ClickHouseError("SYNTAX_ERROR", "Multi-statements are not allowed")
             self.confine(conn, request, f"{statement} FORMAT {fmt}")
-            self.run_insert(conn, request, statement, fmt, _prepend(text[offset:], body))
+            self.run_insert(conn, request, statement, fmt, streaming.prepend(text[offset:], body))
             return
-        text += _read_limited(body, MAX_QUERY_BODY)
+        text += streaming.read_limited(body, MAX_QUERY_BODY)
         try:  # never change the bytes of a query: refuse what the engine's text API cannot carry
             statement = text.decode().strip()
         except UnicodeDecodeError as exc:
@@ -436,10 +404,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def run_insert(self, conn: Connection, request: Request, statement: str, fmt: str, data) -> None:
         conn.reset_progress()
-        try:
-            inserter = conn.raw.send_insert(statement, fmt)
-        except Exception as exc:
-            raise ClickHouseError.from_engine(exc) from None
+        inserter = conn.send_insert(statement, fmt)
         try:
             for chunk in data:
                 if chunk:
@@ -503,21 +468,11 @@ class Handler(BaseHTTPRequestHandler):
         valid concatenation only for formats without a prefix or suffix; header-only formats get
         their repeated header cut; any other format (JSON, Parquet, ...) is produced in one piece.
         """
-        engine = conn.raw._conn
-        header_cut = stream_header_cutter(out_fmt)
-        if header_cut is not None:
-            try:
-                handle = engine.send_query(statement, fmt, params=params)
-            except Exception as exc:
-                if "Streaming query is not supported" not in str(exc):
-                    raise ClickHouseError.from_engine(exc) from None
-            else:
-                return prefetch(_stream(engine, handle, header_cut))
-        try:  # DDL, SHOW, INSERT ... SELECT and whole-document formats: run to completion
-            result = conn.raw.query(statement, fmt, params=params)
-        except Exception as exc:
-            raise ClickHouseError.from_engine(exc) from None
-        return _single(result.bytes())
+        header_cut = streaming.stream_header_cutter(out_fmt)
+        if header_cut is not None and (handle := conn.start_stream(statement, fmt, params)) is not None:
+            return streaming.prefetch(streaming.stream_blocks(conn, handle, header_cut))
+        # DDL, SHOW, INSERT ... SELECT and whole-document formats: run to completion
+        return streaming.single(conn.query_bytes(statement, fmt, params))
 
     def send_streaming(self, spool, chunks, headers: dict[str, str], encoding: str | None) -> None:
         """Headers now, then the buffered part and the rest of the result as it comes (chunked)."""
@@ -604,141 +559,6 @@ class Handler(BaseHTTPRequestHandler):
             self.send_plain(exc.http_status, exc.body().encode(), headers)
 
 
-# Formats whose streamed blocks concatenate into one valid result.
-_CONCATENABLE = {
-    name.lower()
-    for name in (
-        "Native", "TabSeparated", "TSV", "TabSeparatedRaw", "TSVRaw", "CSV", "JSONEachRow", "JSONLines",
-        "NDJSON", "JSONCompactEachRow", "JSONStringsEachRow", "JSONCompactStringsEachRow", "RowBinary",
-        "Values", "LineAsString", "TSKV", "Raw", "CustomSeparated",
-    )
-}  # fmt: skip
-_TEXT_WITH_HEADER = {
-    name.lower()
-    for name in (
-        "TabSeparated", "TSV", "TabSeparatedRaw", "TSVRaw", "CSV", "JSONCompactEachRow",
-        "JSONCompactStringsEachRow", "CustomSeparated",
-    )
-}  # fmt: skip
-
-
-def stream_header_cutter(fmt: str):
-    """How to drop the header chDB repeats on each streamed block; None if the format cannot stream."""
-    name = fmt.lower()
-    if name in _CONCATENABLE:
-        return lambda first: 0
-    for suffix, lines in (("withnamesandtypes", 2), ("withnames", 1)):
-        base = name.removesuffix(suffix)
-        if base != name and base in _TEXT_WITH_HEADER:
-            return lambda first, lines=lines: _line_header_length(first, lines)
-        if base != name and base == "rowbinary":
-            return lambda first, lines=lines: _rowbinary_header_length(first, lines)
-    return None
-
-
-def _line_header_length(first: bytes, lines: int) -> int:
-    end = 0
-    for _ in range(lines):
-        end = first.index(b"\n", end) + 1
-    return end
-
-
-def _rowbinary_header_length(first: bytes, lists: int) -> int:
-    def varint(pos: int) -> tuple[int, int]:
-        value = shift = 0
-        while True:
-            byte = first[pos]
-            value |= (byte & 0x7F) << shift
-            pos += 1
-            if byte < 0x80:
-                return value, pos
-            shift += 7
-
-    count, pos = varint(0)
-    for _ in range(count * lists):
-        length, pos = varint(pos)
-        pos += length
-    return pos
-
-
-def _stream(engine, handle, header_length) -> Iterator[bytes]:
-    """Result chunks, the first whole and the rest without the repeated header. Closing the
-    generator early (the client went away) cancels the engine's query."""
-    finished = False
-    header = None
-    try:
-        while True:
-            try:
-                chunk = engine.streaming_fetch_result(handle)
-            except Exception as exc:
-                finished = True
-                raise ClickHouseError.from_engine(exc) from None
-            data = chunk.bytes() if chunk is not None else b""
-            if chunk is None or (not data and chunk.rows_read() == 0):
-                finished = True
-                return
-            if header is not None and chunk.rows_read() == 0:
-                continue  # an empty block after the first adds nothing (the first carries the header)
-            if header is None:
-                header = data[: header_length(data)]
-            elif header and data.startswith(header):
-                data = data[len(header) :]
-            yield data
-    finally:
-        if not finished:
-            with contextlib.suppress(Exception):
-                engine.streaming_cancel_query(handle)
-
-
-class _Raised:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-def prefetch(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
-    """Run a chunk generator on its own thread, a few chunks ahead of the consumer.
-
-    Reading the socket, decoding and the engine's work then overlap with the other side of the
-    request. The generator runs and is closed on that one thread (chDB calls stay on one thread);
-    closing the returned generator early stops and closes the source.
-    """
-    ahead: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                ahead.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                if not put(chunk):
-                    break
-            else:
-                put(done)
-        except BaseException as exc:  # re-raised on the consumer's thread
-            put(_Raised(exc))
-        finally:
-            chunks.close()
-
-    producer = threading.Thread(target=produce, name="prefetch", daemon=True)
-    producer.start()
-    try:
-        while (item := ahead.get()) is not done:
-            if isinstance(item, _Raised):
-                raise item.exc
-            yield item
-    finally:
-        stop.set()
-        producer.join()
-
-
 def truncated_body(where: str) -> ClickHouseError:
     return ClickHouseError(
         "CANNOT_READ_ALL_DATA",
@@ -748,74 +568,7 @@ def truncated_body(where: str) -> ClickHouseError:
     )
 
 
-def _single(payload: bytes) -> Iterator[bytes]:
-    yield payload
-
-
-def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    if first:
-        yield first
-    yield from rest
-
-
-def _rechunk(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Group small decoded pieces into ~1 MiB ones: fewer, larger calls into the engine."""
-    pending: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        pending.append(chunk)
-        size += len(chunk)
-        if size >= READ_SIZE:
-            yield b"".join(pending)
-            pending, size = [], 0
-    if pending:
-        yield b"".join(pending)
-
-
-def _read_limited(chunks: Iterator[bytes], limit: int) -> bytes:
-    data = bytearray()
-    for chunk in chunks:
-        data += chunk
-        if len(data) > limit:
-            raise ClickHouseError("QUERY_IS_TOO_LARGE", f"Query is too large (over {limit} bytes)", code=393)
-    return bytes(data)
-
-
 # -- process entry point ----------------------------------------------------------------------------
-
-
-def parse_readonly_users(specs: list[str]) -> list[User]:
-    users = []
-    for spec in specs:
-        name, sep, password = spec.partition(":")
-        if not sep or not name:
-            raise SystemExit(f"Read-only user '{spec}' must be given as NAME:PASSWORD")
-        if not password:
-            raise SystemExit(
-                f"Read-only user '{name}' has an empty password: give it one, as {name}:PASSWORD"
-            )
-        if name == "default":
-            raise SystemExit("A read-only user cannot be called 'default': that is the admin user")
-        users.append(User(name, password, readonly=True))
-    return users
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def default_user_password(password: str | None, passwordless: bool) -> str:
-    """The admin password: the one given, none only when asked for, else the generated one."""
-    from orchard import settings
-
-    if passwordless:
-        return ""
-    return password or credentials.generated_password(settings.STATE_DIR)
 
 
 def serve(
