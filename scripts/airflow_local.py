@@ -43,8 +43,9 @@ def airflow_env() -> dict[str, str]:
     """The environment every Airflow process of the local deployment shares."""
     settings.disable_telemetry()
     env = dict(os.environ)
-    if "AIRFLOW_CONN_CLICKHOUSE_DEFAULT" not in env and any(k.startswith("ORCHARD_CLICKHOUSE_") for k in env):
-        # The warehouse was moved by ORCHARD_CLICKHOUSE_*: dbt (through the connection) must follow it.
+    if "AIRFLOW_CONN_CLICKHOUSE_DEFAULT" not in env:
+        # dbt (through the connection) must reach the warehouse where ORCHARD_CLICKHOUSE_* put it, with the
+        # password the embedded warehouse generated (airflow_settings.yaml holds no secret).
         env["AIRFLOW_CONN_CLICKHOUSE_DEFAULT"] = settings.ClickHouseSettings.from_env().airflow_connection()
     db_url = os.environ.get("ORCHARD_AIRFLOW_DB_URL") or f"sqlite:///{HOME / 'airflow.db'}"
     env.update(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,9 @@ from orchard.warehouse import lifecycle
 from orchard.warehouse.client import get_client
 
 disable_telemetry()
+# Every warehouse a test starts (any tier, through any script) and every client agree on one password:
+# the embedded warehouse refuses to run passwordless unless asked.
+os.environ.setdefault("ORCHARD_CLICKHOUSE_PASSWORD", secrets.token_urlsafe(16))
 
 
 def start_server(path: Path, port: int, *extra: str, env: dict | None = None) -> subprocess.Popen:
@@ -65,9 +69,7 @@ def warehouse(tmp_path_factory) -> ClickHouseSettings:
     """A running embedded warehouse for the whole session; ORCHARD_CLICKHOUSE_* point at it."""
     root = tmp_path_factory.mktemp("warehouse")
     port = lifecycle.free_port()
-    proc = start_server(
-        root / "data", port, env={"ORCHARD_CLICKHOUSE_PASSWORD": "", "ORCHARD_WAREHOUSE_READONLY_USERS": ""}
-    )
+    proc = start_server(root / "data", port, env={"ORCHARD_WAREHOUSE_READONLY_USERS": ""})
     settings = ClickHouseSettings(port=port)
     saved = {key: os.environ.get(key) for key in settings.env()}
     os.environ.update(settings.env())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,27 @@ class OrchardSettings(BaseSettings):
     nightly_start_date: str = "2026-11-01T00:00:00+00:00"
     task_retries: int = 2
     task_retry_delay_s: float = 120
+
+
+WAREHOUSE_PASSWORD_FILE = "clickhouse-password"
+
+
+def generated_warehouse_password(state_dir: Path) -> str:
+    """The embedded warehouse's password in <state dir>/clickhouse-password, created owner-only on first use:
+    never passwordless by accident, and every client on the machine finds the same one."""
+    path = Path(state_dir) / WAREHOUSE_PASSWORD_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # O_EXCL: two processes starting at once agree on one password
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(24) + "\n")
+    return path.read_text().strip()
 
 
 def truthy(value: Any) -> bool:
@@ -211,6 +233,8 @@ class ClickHouseSettings:
             return cls.from_airflow_uri(uri)
         prefix = "ORCHARD_CLICKHOUSE_"
         values = {k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)}
+        # no password set (or an empty one): the embedded warehouse's generated password
+        values["password"] = values.get("password") or generated_warehouse_password(STATE_DIR)
         return TypeAdapter(cls).validate_python(values)  # typed as the fields say, booleans by `truthy`
 
     @classmethod

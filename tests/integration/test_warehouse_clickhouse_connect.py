@@ -166,7 +166,9 @@ def test_async_clients_at_once(warehouse):
     import clickhouse_connect
 
     async def run() -> list[int]:
-        client = await clickhouse_connect.get_async_client(host=warehouse.host, port=warehouse.port)
+        client = await clickhouse_connect.get_async_client(
+            host=warehouse.host, port=warehouse.port, password=warehouse.password
+        )
         try:
             results = await asyncio.gather(
                 *(client.query(f"SELECT {n} + sleepEachRow(0.01)") for n in range(10))

@@ -6,10 +6,12 @@ import base64
 import gzip
 import http.client
 import json
+import sys
 import threading
 import time
 import uuid
 import zlib
+from pathlib import Path
 from urllib.parse import urlencode
 
 import brotli
@@ -17,33 +19,15 @@ import lz4.frame
 import pytest
 import zstandard
 
+sys.path.insert(0, str(Path(__file__).parent))  # the helper module beside this file
+from warehouse_http import Http  # noqa: E402
+
 pytestmark = pytest.mark.integration
-
-
-class Http:
-    """A tiny raw HTTP client: every request on a new connection, nothing hidden."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-
-    def request(self, method="POST", params=None, body=None, headers=None, path="/"):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        url = path + ("?" + urlencode(params) if params else "")
-        conn.request(method, url, body=body, headers=headers or {})
-        response = conn.getresponse()
-        data = response.read()
-        conn.close()
-        return response, data
-
-    def query(self, sql, **params):
-        response, data = self.request("POST", {"query": sql, **params})
-        assert response.status == 200, data
-        return data.decode()
 
 
 @pytest.fixture
 def http_client(warehouse):
-    return Http(warehouse.port)
+    return Http(warehouse.port, warehouse.password)
 
 
 @pytest.fixture
@@ -99,7 +83,7 @@ def test_chunked_and_compressed_insert_bodies(http_client, table, encoding, comp
         "POST",
         "/?" + urlencode({"query": f"INSERT INTO {table} FORMAT CSV"}),
         body=_chunked(pieces),
-        headers={"Content-Encoding": encoding, "Transfer-Encoding": "chunked"},
+        headers={**http_client.auth, "Content-Encoding": encoding, "Transfer-Encoding": "chunked"},
         encode_chunked=True,
     )
     response = conn.getresponse()
@@ -231,7 +215,9 @@ def test_concurrent_requests_in_one_session_are_refused(http_client):
 
 def test_client_disconnect_cancels_the_query(http_client):
     conn = http.client.HTTPConnection("127.0.0.1", http_client.port, timeout=60)
-    conn.request("POST", "/?" + urlencode({"query": "SELECT number FROM system.numbers"}))
+    conn.request(
+        "POST", "/?" + urlencode({"query": "SELECT number FROM system.numbers"}), headers=http_client.auth
+    )
     response = conn.getresponse()
     assert response.status == 200
     assert len(response.read(1 << 20)) == 1 << 20  # an endless result is streaming
@@ -284,3 +270,20 @@ def test_read_only_user_can_read_not_write(secured):
     assert response.headers["X-ClickHouse-Exception-Code"] == "164"
     response, _ = secured.request("POST", {**viewer, "query": "DROP TABLE ro"})
     assert response.headers["X-ClickHouse-Exception-Code"] == "164"
+
+
+def test_an_error_mid_stream_ends_the_body_with_the_tagged_exception_block(http_client, warehouse):
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+    from orchard.warehouse.client import get_client
+
+    sql = "SELECT number, throwIf(number = 3000000, 'boom mid-stream') FROM numbers(5000000)"
+    settings = {"max_threads": "1", "max_block_size": "65536"}
+    response, data = http_client.request("POST", {"query": sql, **settings})
+    assert response.status == 200  # the headers left before the error
+    tag = response.headers["X-ClickHouse-Exception-Tag"]
+    assert data.endswith(b" " + tag.encode() + b"\r\n__exception__\r\n") and b"boom mid-stream" in data
+    client = get_client(warehouse)
+    with pytest.raises(DatabaseError, match="boom mid-stream"):
+        client.query(sql, settings=settings)  # a client raises instead of returning partial rows
+    client.close()

@@ -57,7 +57,7 @@ def test_open_bind_needs_a_password(tmp_path):
         "0.0.0.0",
         "--port",
         "0",
-        env={"ORCHARD_CLICKHOUSE_PASSWORD": ""},
+        env={"ORCHARD_CLICKHOUSE_PASSWORD": "", "ORCHARD_WAREHOUSE_PASSWORDLESS": "1"},
     )
     assert result.returncode != 0
     assert "without a password" in result.stderr
@@ -69,3 +69,25 @@ def test_unreachable_warehouse_names_host_port_and_fix():
         get_client(settings)
     message = str(info.value)
     assert "127.0.0.1:1" in message and "orchard warehouse start" in message
+
+
+def test_stop_with_a_stale_pid_file_kills_nothing(tmp_path):
+    from orchard.warehouse import lifecycle
+
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        pid_file = tmp_path / "warehouse.pid"
+        pid_file.write_text(f"{bystander.pid}\n")  # the warehouse died; its pid went to another program
+        assert lifecycle.stop(pid_file) is None
+        assert bystander.poll() is None and not pid_file.exists()
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_start_on_a_port_another_server_answers_fails(warehouse, tmp_path):
+    from orchard.warehouse import lifecycle
+
+    with pytest.raises(lifecycle.WarehouseStartError) as info:
+        lifecycle.start(tmp_path / "data", "127.0.0.1", warehouse.port, pid_file=tmp_path / "w.pid")
+    assert str(warehouse.port) in str(info.value) and "another --port" in str(info.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from orchard.settings import ClickHouseSettings, OrchardSettings
+from orchard.settings import STATE_DIR, ClickHouseSettings, OrchardSettings, generated_warehouse_password
 
 pytestmark = pytest.mark.unit
 
@@ -16,7 +16,7 @@ def test_defaults_are_the_embedded_warehouse():
         "127.0.0.1",
         8123,
         "default",
-        "",
+        generated_warehouse_password(STATE_DIR),  # the embedded warehouse's generated password
     )
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import clickhouse_connect
 from clickhouse_connect.driver import exceptions as ch_errors
 from clickhouse_connect.driver.tools import insert_file as ch_insert_file
 from dlt.common.destination.exceptions import DestinationTerminalException
+from dlt.common.storages.load_package import ParsedLoadJobFileName
 from dlt.destinations.exceptions import (
     DatabaseTerminalException,
     DatabaseTransientException,
@@ -42,6 +44,8 @@ TERMINAL_CODES = {6, 27, 36, 41, 44, 47, 53, 57, 62, 70, 82, 117, 349}  # bad SQ
 _ROW_RETURNING = re.compile(r"^\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXISTS|EXPLAIN)\b", re.IGNORECASE)
 # Settings dlt sends with its inserts; the same on every statement keeps both paths alike.
 INSERT_SETTINGS = {"date_time_input_format": "best_effort"}
+# Block hashes a table keeps to recognise an insert it already has (ClickHouse's deduplication log).
+DEDUPLICATION_WINDOW = 10000
 
 
 class HttpCursor:
@@ -102,10 +106,12 @@ class HttpClickHouseSqlClient(ClickHouseSqlClient):
             secure=bool(creds.secure),
             connect_timeout=creds.connect_timeout,
             send_receive_timeout=creds.send_receive_timeout,
-            settings=INSERT_SETTINGS,
+            # only file inserts (below) deduplicate: dlt's own INSERT ... SELECT must never drop a block
+            settings={**INSERT_SETTINGS, "insert_deduplicate": 0},
             # parquet/jsonl files are inserted as they are; don't spend a core on lz4
             compress=False,
         )
+        self._deduplicating: set[tuple[str, str]] = set()
         return self._conn
 
     def close_connection(self) -> None:
@@ -167,16 +173,40 @@ class HttpClickHouseSqlClient(ClickHouseSqlClient):
         return [row[0] for row in rows]
 
     def insert_file(self, file_path: str, table_name: str, file_format: str, compression: str) -> Any:
+        """Insert one job file, idempotently: a load killed mid-insert (loader or warehouse) and
+        retried re-inserts the same file, and the table keeps each of its blocks once. The token
+        names the file within its load package (without dlt's retry count), so every block of a
+        retry matches the block the first attempt committed, and the rest goes in."""
         database, table = self.make_qualified_table_name_path(table_name, quote=False)
+        self._deduplicate_inserts(database, table)
         return ch_insert_file(
             self._conn,
             table,
             file_path,
             fmt=file_format,
             database=database,
-            settings=INSERT_SETTINGS,
+            settings={
+                **INSERT_SETTINGS,
+                "insert_deduplicate": 1,
+                "insert_deduplication_token": job_file_token(file_path),
+            },
             compression={"auto": None, "none": None, "gz": "gzip"}.get(compression, compression),
         )
+
+    def _deduplicate_inserts(self, database: str, table: str) -> None:
+        """Give a (non-replicated) MergeTree table the deduplication log that tokens need."""
+        if (database, table) in self._deduplicating:
+            return
+        rows = self._conn.query(
+            "SELECT engine FROM system.tables WHERE database = %(db)s AND name = %(t)s",
+            parameters={"db": database, "t": table},
+        ).result_rows
+        if rows and rows[0][0].endswith("MergeTree") and not rows[0][0].startswith("Replicated"):
+            self._conn.command(
+                f"ALTER TABLE `{database}`.`{table}` "
+                f"MODIFY SETTING non_replicated_deduplication_window = {DEDUPLICATION_WINDOW}"
+            )
+        self._deduplicating.add((database, table))
 
     @classmethod
     def _make_database_exception(cls, ex: Exception) -> Exception:
@@ -196,6 +226,13 @@ class HttpClickHouseSqlClient(ClickHouseSqlClient):
     @staticmethod
     def is_dbapi_exception(ex: Exception) -> bool:
         return isinstance(ex, ch_errors.Error)
+
+
+def job_file_token(file_path: str) -> str:
+    """`<load id>/<table>.<file id>.<format>`: the same for every retry of one job file."""
+    path = Path(file_path)
+    parsed = ParsedLoadJobFileName.parse(path.name)
+    return f"{path.parent.parent.name}/{parsed.table_name}.{parsed.file_id}.{parsed.file_format}"
 
 
 class HttpClickHouseClient(ClickHouseClient):

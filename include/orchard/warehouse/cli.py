@@ -19,19 +19,24 @@ PortOption = typer.Option(
 PasswordOption = typer.Option(
     os.environ.get("ORCHARD_CLICKHOUSE_PASSWORD", ""),
     "--password",
-    help="Password of the default user (default: $ORCHARD_CLICKHOUSE_PASSWORD).",
+    help="Password of the default user (default: $ORCHARD_CLICKHOUSE_PASSWORD, else the one generated "
+    "in the state directory). On the command line it is visible to local users: prefer the variable.",
     show_default=False,
 )
+NoPasswordOption = typer.Option(False, "--no-password", help="Serve without a password (loopback only).")
+AllowFilesOption = typer.Option([], "--allow-files", help="A folder file() may use besides user_files.")
+AllowHostOption = typer.Option([], "--allow-host", help="A host url()/remote()/s3() may reach.")
 ReadonlyOption = typer.Option(
     [], "--readonly-user", help="Add a read-only user, as NAME:PASSWORD (repeatable)."
 )
 
 
 def _secrets_env(password: str, readonly_users: list[str]) -> dict[str, str]:
-    """Credentials go to the child through its environment, never its command line (visible in ps)."""
+    """Credentials for the child: lifecycle.spawn moves them into an owner-only file for the server."""
+    env_users = [u for u in os.environ.get("ORCHARD_WAREHOUSE_READONLY_USERS", "").split(",") if u]
     return {
         "ORCHARD_CLICKHOUSE_PASSWORD": password,
-        "ORCHARD_WAREHOUSE_READONLY_USERS": ",".join(readonly_users),
+        "ORCHARD_WAREHOUSE_READONLY_USERS": ",".join(readonly_users + env_users),
     }
 
 
@@ -42,12 +47,27 @@ def serve(
     port: int = PortOption,
     password: str = PasswordOption,
     readonly_user: list[str] = ReadonlyOption,
+    no_password: bool = NoPasswordOption,
+    allow_files: list[Path] = AllowFilesOption,
+    allow_host: list[str] = AllowHostOption,
     verbose: bool = typer.Option(False, "--verbose", help="Log every request."),
 ) -> None:
     """Serve the warehouse in the foreground until Ctrl-C or SIGTERM."""
+    from orchard.warehouse import credentials
     from orchard.warehouse.server import serve as run_server
 
-    run_server(path, host, port, password, readonly_user, verbose)
+    env_users = [u for u in os.environ.get(credentials.READONLY_USERS_ENV, "").split(",") if u]
+    run_server(
+        path,
+        host,
+        port,
+        password or None,
+        readonly_user + env_users,
+        verbose,
+        passwordless=no_password or credentials.passwordless_requested(),
+        allow_files=allow_files,
+        allow_hosts=allow_host,
+    )
 
 
 @app.command()
@@ -57,12 +77,18 @@ def start(
     port: int = PortOption,
     password: str = PasswordOption,
     readonly_user: list[str] = ReadonlyOption,
+    no_password: bool = NoPasswordOption,
+    allow_files: list[Path] = AllowFilesOption,
+    allow_host: list[str] = AllowHostOption,
 ) -> None:
     """Start the warehouse in the background and wait until it answers."""
     from orchard.warehouse import lifecycle
 
+    extra = ["--no-password"] if no_password else []
+    extra += [arg for folder in allow_files for arg in ("--allow-files", str(folder))]
+    extra += [arg for one in allow_host for arg in ("--allow-host", one)]
     try:
-        pid = lifecycle.start(path, host, port, env=_secrets_env(password, readonly_user))
+        pid = lifecycle.start(path, host, port, *extra, env=_secrets_env(password, readonly_user))
     except lifecycle.WarehouseStartError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None

@@ -15,9 +15,19 @@ from orchard.warehouse.errors import ClickHouseError
 RESPONSE_ENCODINGS = ("lz4", "zstd", "gzip", "deflate", "br")
 
 
+# Decoded bytes produced per step: a small compressed body that inflates hugely (a "zip bomb") is
+# never held in memory at once, and the per-request limit stops it early.
+OUT_STEP = 1 << 20
+_ZSTD_FEED = 4096  # zstd inflates up to ~32000x per block and has no output cap: feed it little at once
+
+
 class _Identity:
-    def decompress(self, data: bytes) -> bytes:
-        return data
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if data:
+            yield data
+
+    def finished(self) -> bool:
+        return True
 
     def compress(self, data: bytes) -> bytes:
         return data
@@ -26,39 +36,92 @@ class _Identity:
         return b""
 
 
+class _ZlibDecoder:
+    def __init__(self, wbits: int) -> None:
+        self._wbits = wbits
+        self._decoder = zlib.decompressobj(wbits)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while data:
+            if self._decoder.eof:  # gzip allows several members one after the other
+                self._decoder = zlib.decompressobj(self._wbits)
+            out = self._decoder.decompress(data, OUT_STEP)
+            data = self._decoder.unconsumed_tail or (self._decoder.unused_data if self._decoder.eof else b"")
+            if out:
+                yield out
+
+    def finished(self) -> bool:
+        return self._decoder.eof
+
+
+class _ZstdDecoder:
+    def __init__(self) -> None:
+        self._decoder = zstandard.ZstdDecompressor().decompressobj()
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        view = memoryview(data)
+        for start in range(0, len(view), _ZSTD_FEED):
+            piece = bytes(view[start : start + _ZSTD_FEED])
+            while piece:
+                if self._decoder.eof:  # concatenated frames
+                    self._decoder = zstandard.ZstdDecompressor().decompressobj()
+                out = self._decoder.decompress(piece)
+                piece = self._decoder.unused_data if self._decoder.eof else b""
+                if out:
+                    yield out
+
+    def finished(self) -> bool:
+        return self._decoder.eof
+
+
 class _Lz4Decoder:
     def __init__(self) -> None:
         self._decoder = lz4.frame.LZ4FrameDecompressor()
 
-    def decompress(self, data: bytes) -> bytes:
-        out = []
-        while data:
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while data or self._decoder.needs_input is False:
             if self._decoder.eof:  # concatenated frames, as some clients send one per block
+                if not data:
+                    return
                 self._decoder = lz4.frame.LZ4FrameDecompressor()
-            out.append(self._decoder.decompress(data))
+            out = self._decoder.decompress(data, max_length=OUT_STEP)
             data = self._decoder.unused_data if self._decoder.eof else b""
-        return b"".join(out)
+            if out:
+                yield out
+
+    def finished(self) -> bool:
+        return self._decoder.eof
 
 
 class _BrotliDecoder:
     def __init__(self) -> None:
         self._decoder = brotli.Decompressor()
 
-    def decompress(self, data: bytes) -> bytes:
-        return self._decoder.process(data)
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        out = self._decoder.process(data, output_buffer_limit=OUT_STEP)
+        while True:
+            if out:
+                yield out
+            if self._decoder.can_accept_more_data():
+                return
+            out = self._decoder.process(b"", output_buffer_limit=OUT_STEP)
+
+    def finished(self) -> bool:
+        return self._decoder.is_finished()
 
 
 def decoder(encoding: str | None):
-    """A decompressor object with .decompress(chunk) for a request's Content-Encoding."""
+    """A decompressor for a request's Content-Encoding: .feed(chunk) yields bounded pieces,
+    .finished() says whether the compressed stream ended properly."""
     name = (encoding or "").strip().lower()
     if name in ("", "identity", "none"):
         return _Identity()
     if name in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return _ZlibDecoder(16 + zlib.MAX_WBITS)
     if name == "deflate":
-        return zlib.decompressobj()
+        return _ZlibDecoder(zlib.MAX_WBITS)
     if name in ("zstd", "zstandard"):
-        return zstandard.ZstdDecompressor().decompressobj()
+        return _ZstdDecoder()
     if name in ("br", "brotli"):
         return _BrotliDecoder()
     if name == "lz4":
@@ -134,18 +197,30 @@ def choose_response_encoding(accept_encoding: str | None) -> str | None:
     return None
 
 
-def decode_stream(chunks: Iterator[bytes], encoding: str | None) -> Iterator[bytes]:
-    """Decompress a body chunk by chunk; never holds more than one chunk."""
+def decode_stream(chunks: Iterator[bytes], encoding: str | None, limit: int) -> Iterator[bytes]:
+    """Decompress a body chunk by chunk in bounded pieces; fail on a stream that ends early or
+    inflates past `limit` bytes."""
     dec = decoder(encoding)
+    total = 0
     try:
         for chunk in chunks:
-            out = dec.decompress(chunk)
-            if out:
+            for out in dec.feed(chunk):
+                total += len(out)
+                if total > limit:
+                    raise ClickHouseError(
+                        "LIMIT_EXCEEDED",
+                        f"The decompressed request body is over {limit} bytes: send the data in several "
+                        "requests, or start the warehouse with a larger --max-body",
+                        code=290,
+                    )
                 yield out
-        tail = getattr(dec, "flush", None)
-        if tail is not None and not isinstance(dec, _Identity) and (rest := tail()):
-            yield rest
     except (zlib.error, zstandard.ZstdError, brotli.error, RuntimeError) as exc:
         raise ClickHouseError(
             "CANNOT_DECOMPRESS", f"Cannot decompress {encoding} request body: {exc}"
         ) from None
+    if not dec.finished():
+        raise ClickHouseError(
+            "CANNOT_DECOMPRESS",
+            f"The {encoding} request body ends before its compressed stream does: it was cut off. "
+            "Only blocks already complete may have been written (as on a ClickHouse server)",
+        )

@@ -48,6 +48,47 @@ class Connection:
         except Exception as exc:  # chDB raises ChdbError/RuntimeError with ClickHouse's text
             raise ClickHouseError.from_engine(exc) from None
 
+    def query_bytes(self, sql: str, fmt: str, params: dict[str, str] | None = None) -> bytes:
+        """Run a statement to completion and return its whole result in `fmt`."""
+        try:
+            return self.raw.query(sql, fmt, params=params or {}).bytes()
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+
+    def start_stream(self, sql: str, fmt: str, params: dict[str, str] | None = None):
+        """A handle to fetch the result block by block, or None if the engine cannot stream this
+        statement (it streams SELECTs only)."""
+        try:
+            return self.raw._conn.send_query(sql, fmt, params=params or {})
+        except Exception as exc:
+            if "Streaming query is not supported" in str(exc):
+                return None
+            raise ClickHouseError.from_engine(exc) from None
+
+    def fetch_block(self, handle):
+        """The next block of a stream (chDB's result object), or None at its end."""
+        try:
+            return self.raw._conn.streaming_fetch_result(handle)
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+
+    def cancel_stream(self, handle) -> None:
+        self.raw._conn.streaming_cancel_query(handle)
+
+    def send_insert(self, statement: str, fmt: str):
+        """An inserter: .append(bytes) streams data in `fmt` into the engine, .finish() commits."""
+        try:
+            return self.raw.send_insert(statement, fmt)
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+
+    def explain_ast(self, sql: str, params: dict[str, str] | None = None) -> str:
+        """The engine's parse tree of one statement (`EXPLAIN AST`), to check before running it."""
+        try:
+            return self.raw.query(f"EXPLAIN AST {sql}", "TSVRaw", params=params or {}).bytes().decode()
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+
     def close(self) -> None:
         try:
             self.raw.set_progress_callback(None)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchard import settings
+from orchard.warehouse import credentials
 
 PID_FILE = settings.STATE_DIR / "warehouse.pid"
 LOG_FILE = settings.STATE_DIR / "warehouse.log"
@@ -40,8 +41,18 @@ def ping(host: str, port: int, timeout: float = 1.0) -> bool:
 def spawn(
     path: Path, host: str, port: int, log_file: Path, *extra: str, env: dict | None = None
 ) -> subprocess.Popen:
-    """Start `python -m orchard.warehouse.server` detached from this terminal, logging to log_file."""
+    """Start `python -m orchard.warehouse.server` detached from this terminal, logging to log_file.
+
+    Secrets in the environment (ORCHARD_CLICKHOUSE_PASSWORD, ORCHARD_WAREHOUSE_READONLY_USERS) go to the
+    server in an owner-only file it deletes once read, never in its argv or environment (/proc shows both).
+    """
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    child_env = {**os.environ, **(env or {})}
+    password = child_env.pop(credentials.PASSWORD_ENV, "") or None
+    readonly = [u for u in child_env.pop(credentials.READONLY_USERS_ENV, "").split(",") if u]
+    secrets_file = credentials.write_credentials_file(
+        log_file.parent / f".warehouse-credentials-{port}.json", password, readonly
+    )
     with open(log_file, "ab") as log:
         return subprocess.Popen(
             [
@@ -54,12 +65,14 @@ def spawn(
                 host,
                 "--port",
                 str(port),
+                "--credentials-file",
+                str(secrets_file),
                 *extra,
             ],  # fmt: skip
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
+            env=child_env,
             start_new_session=True,
         )
 
@@ -99,6 +112,14 @@ def read_pid(pid_file: Path = PID_FILE) -> int | None:
         return None
 
 
+def is_warehouse(pid: int) -> bool:
+    """True if the pid is an Orchard warehouse server (a stale pid file may name any process now)."""
+    try:
+        return b"orchard.warehouse.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -111,16 +132,23 @@ def alive(pid: int) -> bool:
 
 def status(host: str, port: int, pid_file: Path = PID_FILE) -> Status:
     pid = read_pid(pid_file)
-    running = pid is not None and alive(pid)
+    running = pid is not None and alive(pid) and is_warehouse(pid)
     return Status(pid if running else None, running, ping(host, port))
 
 
-def start(path: Path, host: str, port: int, env: dict | None = None, pid_file: Path = PID_FILE) -> int:
+def start(
+    path: Path, host: str, port: int, *extra: str, env: dict | None = None, pid_file: Path = PID_FILE
+) -> int:
     """Start in the background unless already running; return the server's pid once it answers."""
     current = status(host, port, pid_file)
     if current.running and current.answering:
         return current.pid
-    proc = spawn(path, host, port, LOG_FILE, env=env)
+    if current.answering:  # another process holds the port: our server would fail, theirs would answer
+        raise WarehouseStartError(
+            f"Another server already answers on {host}:{port} (not one `orchard warehouse start` started): "
+            "stop it, or choose another --port."
+        )
+    proc = spawn(path, host, port, LOG_FILE, *extra, env=env)
     wait_ready(proc, host, port, LOG_FILE)
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text(f"{proc.pid}\n")
@@ -130,8 +158,8 @@ def start(path: Path, host: str, port: int, env: dict | None = None, pid_file: P
 def stop(pid_file: Path = PID_FILE, timeout: float = 30) -> int | None:
     """SIGTERM the background server and wait for it to exit; return its pid, or None if none ran."""
     pid = read_pid(pid_file)
-    if pid is None or not alive(pid):
-        pid_file.unlink(missing_ok=True)
+    if pid is None or not alive(pid) or not is_warehouse(pid):
+        pid_file.unlink(missing_ok=True)  # stale: that pid is gone, or now belongs to another program
         return None
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout

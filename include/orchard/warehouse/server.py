@@ -13,15 +13,15 @@ import binascii
 import contextlib
 import email.parser
 import email.policy
-import ipaddress
 import json
 import os
-import queue
+import secrets
 import signal
 import socket
 import sys
 import tempfile
 import threading
+import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,13 +29,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from orchard.warehouse import codecs, sql
+from orchard.warehouse import codecs, credentials, sql, streaming
+from orchard.warehouse.auth import (
+    User,
+    Users,
+    default_user_password,
+    is_loopback,
+    parse_readonly_users,
+    redact,
+)
+from orchard.warehouse.confinement import Confinement, default_confinement
 from orchard.warehouse.engine import Connection, DataPathBusy, Engine, Session
 from orchard.warehouse.errors import ClickHouseError
 
-READ_SIZE = 1 << 20  # body bytes handed to the engine per call
 RESPONSE_BUFFER = 1 << 20  # result bytes held before headers go out (ClickHouse buffers too)
 MAX_QUERY_BODY = 256 << 20  # a query (not INSERT data) read from the body
+MAX_BODY = 64 << 30  # decompressed bytes of one request body (--max-body)
 
 # URL parameters of the HTTP interface that are not engine settings.
 HTTP_PARAMS = {
@@ -64,33 +73,6 @@ def content_type(fmt: str) -> str:
     return "text/plain; charset=UTF-8"
 
 
-@dataclass(frozen=True)
-class User:
-    name: str
-    password: str
-    readonly: bool = False
-
-
-class Users:
-    """The configured users: the default user, plus optional read-only ones."""
-
-    def __init__(self, users: list[User]) -> None:
-        self._users = {user.name: user for user in users}
-
-    def authenticate(self, name: str, password: str) -> User:
-        user = self._users.get(name)
-        if user is None or user.password != password:
-            raise ClickHouseError(
-                "AUTHENTICATION_FAILED",
-                f"{name}: Authentication failed: password is incorrect, or there is no user with such name",
-            )
-        return user
-
-    @property
-    def default_has_password(self) -> bool:
-        return bool(self._users["default"].password)
-
-
 @dataclass
 class Request:
     """One query request, decoded from the URL, headers and body."""
@@ -107,8 +89,19 @@ class WarehouseHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], engine: Engine, users: Users, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        engine: Engine,
+        users: Users,
+        confinement: Confinement,
+        verbose: bool = False,
+        max_body: int = MAX_BODY,
+    ) -> None:
         self.engine = engine
+        self.confinement = confinement
+        self.loopback_only = is_loopback(address[0])
+        self.max_body = max_body
         self.users = users
         self.verbose = verbose
         self.display_name = socket.gethostname()
@@ -117,7 +110,7 @@ class WarehouseHTTPServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    timeout = 900  # seconds a socket may stall (a client that stops mid-body or stops reading)
+    timeout = 55  # seconds a socket may stall (a client that stops mid-body or stops reading)
     server: WarehouseHTTPServer
 
     def setup(self) -> None:
@@ -130,7 +123,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - BaseHTTPRequestHandler's signature
         if self.server.verbose:
-            super().log_message(format, *args)
+            self.log_line(format % args)
+
+    def log_error(self, format: str, *args) -> None:  # noqa: A002 - errors are logged, verbose or not
+        self.log_line(format % args)
+
+    def log_line(self, text: str) -> None:
+        sys.stderr.write(f"{self.log_date_time_string()} {self.address_string()} {redact(text)}\n")
 
     def do_GET(self) -> None:
         self.handle_request("GET")
@@ -141,58 +140,109 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self.send_plain(200, b"", {})
 
+    def end_session(self) -> None:
+        """Free the request's session; handle_request replaces it for requests that have one."""
+
     # -- request plumbing -------------------------------------------------------------------------
 
     def handle_request(self, method: str) -> None:
         self.end_session = lambda: None  # run() replaces it inside a session
         query_id = str(uuid.uuid4())
         try:
+            self.refuse_other_sites()
             url = urlsplit(self.path)
             if url.path in ("/ping", "/replicas_status"):
                 self.send_plain(200, b"Ok.\n", {})
                 return
             if url.path not in ("/", "/query"):
                 raise ClickHouseError("UNKNOWN_TYPE_OF_QUERY", f"There is no handle {url.path}")
-            params = dict(parse_qsl(url.query, keep_blank_values=True))
+            try:  # strict: a URL's bytes are never silently replaced
+                params = dict(parse_qsl(url.query, keep_blank_values=True, errors="strict"))
+            except UnicodeDecodeError:
+                raise ClickHouseError(
+                    "SYNTAX_ERROR",
+                    "The URL is not valid UTF-8 once decoded: pass binary values as query parameters "
+                    "(param_x with unhex()) or as INSERT data in the body",
+                ) from None
             if method == "GET" and not params and url.path == "/":
                 self.send_plain(200, b"Ok.\n", {})
                 return
+            query_id = params.get("query_id") or query_id
+            request = self.make_request(method, params, query_id)  # authenticates: before any body is read
             body = self.decoded_body() if method == "POST" else iter(())
             if method == "POST" and self._is_form():
-                params.update(self.read_form(body))
+                request = self.make_request(method, {**params, **self.read_form(body)}, query_id)
                 body = iter(())
-            query_id = params.get("query_id") or query_id
-            request = self.make_request(method, params, query_id)
             self.run(request, body)
         except ClickHouseError as exc:
             self.send_error_response(exc, query_id)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception as exc:  # an unexpected failure still answers like ClickHouse, and is logged
-            self.log_error("internal error: %r", exc)
+            self.log_error("internal error in query %s: %s", query_id, traceback.format_exc())
             self.send_error_response(ClickHouseError("UNKNOWN_EXCEPTION", str(exc), code=1002), query_id)
 
+    def refuse_other_sites(self) -> None:
+        """Refuse what a web page in the user's browser can send: a request from another origin, or one
+        addressed to another name that resolves here (DNS rebinding). Browsers always send Origin on
+        cross-origin POSTs and Sec-Fetch-Site on every request; other clients send neither."""
+        origin = self.headers.get("Origin")
+        site = self.headers.get("Sec-Fetch-Site", "").lower()
+        host = self.headers.get("Host", "")
+        if site in ("cross-site", "same-site") or (origin is not None and urlsplit(origin).netloc != host):
+            raise ClickHouseError(
+                "ACCESS_DENIED",
+                f"Request from the web page at {origin or 'another site'} refused: the warehouse answers "
+                "clients, not browsers visiting other sites",
+                code=497,
+            )
+        if self.server.loopback_only and not is_loopback(urlsplit(f"//{host}").hostname or "localhost"):
+            raise ClickHouseError(
+                "ACCESS_DENIED",
+                f"Host {host} refused: this warehouse listens on a loopback address; use 127.0.0.1 or localhost",
+                code=497,
+            )
+
     def raw_body(self) -> Iterator[bytes]:
-        """The request body as it arrives: chunked transfer encoding or Content-Length."""
+        """The request body as it arrives: chunked transfer encoding or Content-Length. A body that
+        ends early (the client died, or lied about the length) fails the query: it is never taken
+        for a complete one."""
         if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
-            yield from self.read_exactly(int(self.headers.get("Content-Length") or 0))
+            length = self.headers.get("Content-Length") or "0"
+            if not length.isdigit():
+                raise ClickHouseError("BAD_ARGUMENTS", f"Invalid Content-Length: {length}")
+            yield from self.read_exactly(int(length))
             return
-        while size := int(self.rfile.readline(65537).split(b";")[0].strip() or b"0", 16):
+        while True:
+            line = self.rfile.readline(65537)
+            if not line.endswith(b"\n"):
+                raise truncated_body("before its last chunk (the zero-length one)")
+            try:
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise ClickHouseError("BAD_ARGUMENTS", f"Malformed chunk size line: {line[:40]!r}") from None
+            if size == 0:
+                break
             yield from self.read_exactly(size)
-            self.rfile.readline(3)  # the CRLF after each chunk
-        while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-            pass  # trailers
+            if self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise truncated_body("inside a chunk")
+        while (line := self.rfile.readline(65537)) not in (b"\r\n", b"\n"):
+            if not line:
+                raise truncated_body("in its trailers")
 
     def read_exactly(self, remaining: int) -> Iterator[bytes]:
         while remaining:
-            chunk = self.rfile.read(min(remaining, READ_SIZE))
+            chunk = self.rfile.read(min(remaining, streaming.READ_SIZE))
             if not chunk:
-                raise ConnectionResetError("client closed the request body early")
+                raise truncated_body(f"{remaining} bytes short of its Content-Length")
             remaining -= len(chunk)
             yield chunk
 
     def decoded_body(self) -> Iterator[bytes]:
-        return prefetch(_rechunk(codecs.decode_stream(self.raw_body(), self.headers.get("Content-Encoding"))))
+        encoding = self.headers.get("Content-Encoding")
+        return streaming.prefetch(
+            streaming.rechunk(codecs.decode_stream(self.raw_body(), encoding, self.server.max_body))
+        )
 
     def _is_form(self) -> bool:
         # Only multipart bodies are forms: like ClickHouse, a urlencoded body (curl --data-binary's
@@ -201,7 +251,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def read_form(self, body: Iterator[bytes]) -> dict[str, str]:
         """Query and parameters sent as a form (clickhouse-connect does this for long parameters)."""
-        data = _read_limited(body, MAX_QUERY_BODY)
+        data = streaming.read_limited(body, MAX_QUERY_BODY)
         kind = self.headers.get("Content-Type", "")
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
             f"Content-Type: {kind}\r\n\r\n".encode() + data
@@ -324,24 +374,37 @@ class Handler(BaseHTTPRequestHandler):
                 raise ClickHouseError(
                     "READONLY", f"{request.user.name}: Cannot execute query in readonly mode"
                 )
-            self.run_insert(conn, request, statement, fmt, _prepend(text[offset:], body))
+            if sql.has_several_statements(statement):
+                raise ClickHouseError("SYNTAX_ERROR", "Multi-statements are not allowed")
+            self.confine(conn, request, f"{statement} FORMAT {fmt}")
+            self.run_insert(conn, request, statement, fmt, streaming.prepend(text[offset:], body))
             return
-        text += _read_limited(body, MAX_QUERY_BODY)
-        statement = text.decode(errors="replace").strip()
+        text += streaming.read_limited(body, MAX_QUERY_BODY)
+        try:  # never change the bytes of a query: refuse what the engine's text API cannot carry
+            statement = text.decode().strip()
+        except UnicodeDecodeError as exc:
+            raise ClickHouseError(
+                "SYNTAX_ERROR",
+                f"The query text is not valid UTF-8 (byte {exc.start}): pass binary values as query "
+                "parameters (param_x with unhex()) or as INSERT data in the body",
+            ) from None
         if not statement:
             raise ClickHouseError("SYNTAX_ERROR", "Empty query")
         if sql.has_several_statements(statement):
             raise ClickHouseError("SYNTAX_ERROR", "Multi-statements are not allowed")
         if session is not None and request.read_only and not sql.is_read_only(statement):
             raise ClickHouseError("READONLY", f"{request.user.name}: Cannot execute query in readonly mode")
+        self.confine(conn, request, statement)
         self.run_query(conn, request, statement)
+
+    def confine(self, conn: Connection, request: Request, statement: str) -> None:
+        """Refuse a statement that reaches files or hosts the operator did not allow."""
+        ast = conn.explain_ast(statement, request.query_params)
+        self.server.confinement.check(ast, request.user.name, request.user.readonly, not request.read_only)
 
     def run_insert(self, conn: Connection, request: Request, statement: str, fmt: str, data) -> None:
         conn.reset_progress()
-        try:
-            inserter = conn.raw.send_insert(statement, fmt)
-        except Exception as exc:
-            raise ClickHouseError.from_engine(exc) from None
+        inserter = conn.send_insert(statement, fmt)
         try:
             for chunk in data:
                 if chunk:
@@ -405,21 +468,11 @@ class Handler(BaseHTTPRequestHandler):
         valid concatenation only for formats without a prefix or suffix; header-only formats get
         their repeated header cut; any other format (JSON, Parquet, ...) is produced in one piece.
         """
-        engine = conn.raw._conn
-        header_cut = stream_header_cutter(out_fmt)
-        if header_cut is not None:
-            try:
-                handle = engine.send_query(statement, fmt, params=params)
-            except Exception as exc:
-                if "Streaming query is not supported" not in str(exc):
-                    raise ClickHouseError.from_engine(exc) from None
-            else:
-                return prefetch(_stream(engine, handle, header_cut))
-        try:  # DDL, SHOW, INSERT ... SELECT and whole-document formats: run to completion
-            result = conn.raw.query(statement, fmt, params=params)
-        except Exception as exc:
-            raise ClickHouseError.from_engine(exc) from None
-        return _single(result.bytes())
+        header_cut = streaming.stream_header_cutter(out_fmt)
+        if header_cut is not None and (handle := conn.start_stream(statement, fmt, params)) is not None:
+            return streaming.prefetch(streaming.stream_blocks(conn, handle, header_cut))
+        # DDL, SHOW, INSERT ... SELECT and whole-document formats: run to completion
+        return streaming.single(conn.query_bytes(statement, fmt, params))
 
     def send_streaming(self, spool, chunks, headers: dict[str, str], encoding: str | None) -> None:
         """Headers now, then the buffered part and the rest of the result as it comes (chunked)."""
@@ -427,6 +480,10 @@ class Handler(BaseHTTPRequestHandler):
         if encoding:
             headers["Content-Encoding"] = encoding
         headers["Transfer-Encoding"] = "chunked"
+        # Current servers' protocol for an error after the headers: the block at the end of the body
+        # carries this tag, so a client raises instead of returning the rows it got so far.
+        tag = secrets.token_hex(8)
+        headers["X-ClickHouse-Exception-Tag"] = tag
         self.send_response(200)
         for key, value in headers.items():
             self.send_header(key, value)
@@ -436,8 +493,16 @@ class Handler(BaseHTTPRequestHandler):
             for chunk in chunks:
                 self.write_chunk(enc.compress(chunk))
         except ClickHouseError as exc:
-            # Headers are gone: like ClickHouse, append the exception to the body and drop the connection.
-            self.write_chunk(enc.compress(b"\n" + exc.body().encode()))
+            # Headers are gone: like ClickHouse, append the exception block and drop the connection.
+            message = exc.body().encode()
+            block = b"__exception__\r\n%s\r\n%s\n%d %s\r\n__exception__\r\n" % (
+                tag.encode(),
+                message,
+                len(message),
+                tag.encode(),
+            )
+            self.write_chunk(enc.compress(block))
+            self.log_error("query failed while streaming its result: %s", exc.body().strip())
             self.close_connection = True
         self.write_chunk(enc.flush())
         self.end_session()
@@ -494,218 +559,48 @@ class Handler(BaseHTTPRequestHandler):
             self.send_plain(exc.http_status, exc.body().encode(), headers)
 
 
-# Formats whose streamed blocks concatenate into one valid result.
-_CONCATENABLE = {
-    name.lower()
-    for name in (
-        "Native", "TabSeparated", "TSV", "TabSeparatedRaw", "TSVRaw", "CSV", "JSONEachRow", "JSONLines",
-        "NDJSON", "JSONCompactEachRow", "JSONStringsEachRow", "JSONCompactStringsEachRow", "RowBinary",
-        "Values", "LineAsString", "TSKV", "Raw", "CustomSeparated",
+def truncated_body(where: str) -> ClickHouseError:
+    return ClickHouseError(
+        "CANNOT_READ_ALL_DATA",
+        f"The request body ended {where}: the client stopped sending. The query failed; of an INSERT, "
+        "only blocks already complete may have been written (as on a ClickHouse server)",
+        code=33,
     )
-}  # fmt: skip
-_TEXT_WITH_HEADER = {
-    name.lower()
-    for name in (
-        "TabSeparated", "TSV", "TabSeparatedRaw", "TSVRaw", "CSV", "JSONCompactEachRow",
-        "JSONCompactStringsEachRow", "CustomSeparated",
-    )
-}  # fmt: skip
-
-
-def stream_header_cutter(fmt: str):
-    """How to drop the header chDB repeats on each streamed block; None if the format cannot stream."""
-    name = fmt.lower()
-    if name in _CONCATENABLE:
-        return lambda first: 0
-    for suffix, lines in (("withnamesandtypes", 2), ("withnames", 1)):
-        base = name.removesuffix(suffix)
-        if base != name and base in _TEXT_WITH_HEADER:
-            return lambda first, lines=lines: _line_header_length(first, lines)
-        if base != name and base == "rowbinary":
-            return lambda first, lines=lines: _rowbinary_header_length(first, lines)
-    return None
-
-
-def _line_header_length(first: bytes, lines: int) -> int:
-    end = 0
-    for _ in range(lines):
-        end = first.index(b"\n", end) + 1
-    return end
-
-
-def _rowbinary_header_length(first: bytes, lists: int) -> int:
-    def varint(pos: int) -> tuple[int, int]:
-        value = shift = 0
-        while True:
-            byte = first[pos]
-            value |= (byte & 0x7F) << shift
-            pos += 1
-            if byte < 0x80:
-                return value, pos
-            shift += 7
-
-    count, pos = varint(0)
-    for _ in range(count * lists):
-        length, pos = varint(pos)
-        pos += length
-    return pos
-
-
-def _stream(engine, handle, header_length) -> Iterator[bytes]:
-    """Result chunks, the first whole and the rest without the repeated header. Closing the
-    generator early (the client went away) cancels the engine's query."""
-    finished = False
-    header = None
-    try:
-        while True:
-            try:
-                chunk = engine.streaming_fetch_result(handle)
-            except Exception as exc:
-                finished = True
-                raise ClickHouseError.from_engine(exc) from None
-            data = chunk.bytes() if chunk is not None else b""
-            if chunk is None or (not data and chunk.rows_read() == 0):
-                finished = True
-                return
-            if header is not None and chunk.rows_read() == 0:
-                continue  # an empty block after the first adds nothing (the first carries the header)
-            if header is None:
-                header = data[: header_length(data)]
-            elif header and data.startswith(header):
-                data = data[len(header) :]
-            yield data
-    finally:
-        if not finished:
-            with contextlib.suppress(Exception):
-                engine.streaming_cancel_query(handle)
-
-
-class _Raised:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-def prefetch(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
-    """Run a chunk generator on its own thread, a few chunks ahead of the consumer.
-
-    Reading the socket, decoding and the engine's work then overlap with the other side of the
-    request. The generator runs and is closed on that one thread (chDB calls stay on one thread);
-    closing the returned generator early stops and closes the source.
-    """
-    ahead: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                ahead.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                if not put(chunk):
-                    break
-            else:
-                put(done)
-        except BaseException as exc:  # re-raised on the consumer's thread
-            put(_Raised(exc))
-        finally:
-            chunks.close()
-
-    producer = threading.Thread(target=produce, name="prefetch", daemon=True)
-    producer.start()
-    try:
-        while (item := ahead.get()) is not done:
-            if isinstance(item, _Raised):
-                raise item.exc
-            yield item
-    finally:
-        stop.set()
-        producer.join()
-
-
-def _single(payload: bytes) -> Iterator[bytes]:
-    yield payload
-
-
-def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    if first:
-        yield first
-    yield from rest
-
-
-def _rechunk(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Group small decoded pieces into ~1 MiB ones: fewer, larger calls into the engine."""
-    pending: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        pending.append(chunk)
-        size += len(chunk)
-        if size >= READ_SIZE:
-            yield b"".join(pending)
-            pending, size = [], 0
-    if pending:
-        yield b"".join(pending)
-
-
-def _read_limited(chunks: Iterator[bytes], limit: int) -> bytes:
-    data = bytearray()
-    for chunk in chunks:
-        data += chunk
-        if len(data) > limit:
-            raise ClickHouseError("QUERY_IS_TOO_LARGE", f"Query is too large (over {limit} bytes)", code=393)
-    return bytes(data)
 
 
 # -- process entry point ----------------------------------------------------------------------------
-
-
-def parse_readonly_users(specs: list[str]) -> list[User]:
-    users = []
-    for spec in specs:
-        name, sep, password = spec.partition(":")
-        if not sep or not name:
-            raise SystemExit(f"Read-only user '{spec}' must be given as NAME:PASSWORD")
-        users.append(User(name, password, readonly=True))
-    return users
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def serve(
     path: Path,
     host: str = "127.0.0.1",
     port: int = 8123,
-    password: str = "",
+    password: str | None = None,
     readonly_users: list[str] | None = None,
     verbose: bool = False,
     ready: threading.Event | None = None,
+    passwordless: bool = False,
+    allow_files: list[Path] | None = None,
+    allow_hosts: list[str] | None = None,
+    max_body: int = MAX_BODY,
 ) -> None:
     """Serve until SIGTERM/SIGINT; fail at once, with a message, on a busy data path or port."""
+    password = default_user_password(password, passwordless)
     if not is_loopback(host) and not password:
         raise SystemExit(
-            f"Refusing to listen on {host} without a password: set ORCHARD_CLICKHOUSE_PASSWORD "
-            "(or --password), or bind to 127.0.0.1."
+            f"Refusing to listen on {host} without a password: drop --no-password "
+            f"(and {credentials.PASSWORDLESS_ENV}), or bind to 127.0.0.1."
         )
     users = Users([User("default", password), *parse_readonly_users(readonly_users or [])])
     try:
         engine = Engine(path)
     except DataPathBusy as exc:
         raise SystemExit(str(exc)) from None
+    confinement = default_confinement(engine.path, allow_files or [], allow_hosts or [])
+    # Relative paths in file() and in table names start in the user-files folder, as on a server.
+    os.chdir(confinement.user_files)
     try:
-        server = WarehouseHTTPServer((host, port), engine, users, verbose)
+        server = WarehouseHTTPServer((host, port), engine, users, confinement, verbose, max_body)
     except OSError as exc:
         engine.close()
         raise SystemExit(
@@ -718,8 +613,11 @@ def serve(
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
+    who = "no password (asked for)" if not password else "password required"
     print(
-        f"Orchard warehouse (chDB {engine.version}) on http://{host}:{port}, data in {engine.path}",
+        f"Orchard warehouse (chDB {engine.version}) on http://{host}:{port}, data in {engine.path}, "
+        f"{who}; file() confined to {', '.join(map(str, confinement.file_roots))}; "
+        f"other hosts: {', '.join(sorted(confinement.allowed_hosts)) or 'none'}",
         flush=True,
     )
     if ready is not None:
@@ -736,17 +634,37 @@ def main(argv: list[str] | None = None) -> None:
     from orchard import settings
 
     parser = argparse.ArgumentParser(
-        description="Serve the embedded ClickHouse-compatible warehouse over HTTP."
+        description="Serve the embedded ClickHouse-compatible warehouse over HTTP. Secrets come from "
+        "--credentials-file (read, then deleted) or ORCHARD_CLICKHOUSE_PASSWORD / "
+        "ORCHARD_WAREHOUSE_READONLY_USERS; without a password, one is generated in the state directory."
     )
     parser.add_argument("--path", type=Path, default=settings.WAREHOUSE_PATH)
     parser.add_argument("--host", default=os.environ.get("ORCHARD_WAREHOUSE_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("ORCHARD_CLICKHOUSE_PORT", 8123)))
-    parser.add_argument("--password", default=os.environ.get("ORCHARD_CLICKHOUSE_PASSWORD", ""))
-    parser.add_argument("--readonly-user", action="append", default=[], metavar="NAME:PASSWORD")
+    parser.add_argument("--credentials-file", type=Path)
+    parser.add_argument("--no-password", action="store_true", help="serve without a password (loopback only)")
+    parser.add_argument("--allow-files", action="append", type=Path, default=[], metavar="DIR")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="HOST")
+    parser.add_argument("--max-body", type=int, default=MAX_BODY, help="decompressed bytes per request body")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    extra = [u for u in os.environ.get("ORCHARD_WAREHOUSE_READONLY_USERS", "").split(",") if u]
-    serve(args.path, args.host, args.port, args.password, args.readonly_user + extra, args.verbose)
+    if args.credentials_file:
+        password, readonly = credentials.read_credentials_file(args.credentials_file)
+    else:
+        password = os.environ.get(credentials.PASSWORD_ENV) or None
+        readonly = [u for u in os.environ.get(credentials.READONLY_USERS_ENV, "").split(",") if u]
+    serve(
+        args.path,
+        args.host,
+        args.port,
+        password,
+        readonly,
+        args.verbose,
+        passwordless=args.no_password or credentials.passwordless_requested(),
+        allow_files=args.allow_files,
+        allow_hosts=args.allow_host,
+        max_body=args.max_body,
+    )
 
 
 if __name__ == "__main__":
