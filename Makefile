@@ -10,7 +10,7 @@ export SCARF_NO_ANALYTICS := true
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: install lint test run up down status help browser
+.PHONY: install lint test run up down status help browser services
 
 help:
 	@echo "make run     set up, start the embedded warehouse, run Orchard's nightly pipeline once"
@@ -39,7 +39,11 @@ lint: install
 browser:
 	bash scripts/install_test_browser.sh
 
-test: lint browser
+# Debian's PostgreSQL, Redis and docker-compose for the tests on real services (tests/production).
+services:
+	bash scripts/install_test_services.sh
+
+test: lint browser services
 	$(BIN)/pytest
 
 run: install
