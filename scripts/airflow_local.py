@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from orchard import settings
+from orchard.warehouse import lifecycle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,11 +147,8 @@ def _alive(pid: int) -> bool:
 
 
 def _pid(name: str) -> int | None:
-    path = PIDS / f"{name}.pid"
-    if not path.exists():
-        return None
-    pid = int(path.read_text())
-    return pid if _alive(pid) else None
+    pid = lifecycle.read_pid(PIDS / f"{name}.pid")
+    return pid if pid is not None and _alive(pid) else None
 
 
 def up(_: argparse.Namespace) -> None:
@@ -235,7 +233,7 @@ def run(args: argparse.Namespace) -> None:
     up(args)
     api = AirflowAPI(f"http://localhost:{PORT}", USER, password())
     try:
-        run_id = _run_latest_interval(api, "orchard_nightly")
+        run_id = _run_latest_interval(api, "orchard_nightly", args.timeout)
     finally:
         try:  # paused again as it was; Airflow is stopped below whatever happens
             api.api("PATCH", "/dags/orchard_nightly", {"is_paused": True})
@@ -250,7 +248,7 @@ def run(args: argparse.Namespace) -> None:
     sys.exit(ok)
 
 
-def _run_latest_interval(api, dag_id: str) -> str:
+def _run_latest_interval(api, dag_id: str, timeout: float) -> str:
     """Unpause the DAG so the scheduler starts the run of the latest complete interval, follow it to the
     end and return its run id. If that run exists already, clear it so it runs again, as clearing it in
     the UI would: under WATCHER, Cosmos then skips the producer and each model task runs its own model."""
@@ -283,6 +281,17 @@ def _run_latest_interval(api, dag_id: str) -> str:
             if run["state"] in ("success", "failed"):
                 print(f"• {dag_id} {run['state']} after {time.monotonic() - began:.0f} s\n")
                 return run["dag_run_id"]
+        # a run cannot finish without its services, nor be waited for without end
+        if stopped := [name for name in SERVICES if not _pid(name)]:
+            log = LOGS / f"{stopped[0]}.log"
+            sys.exit(
+                f"{', '.join(stopped)} stopped while {dag_id} ran; {log} ends:\n{lifecycle.tail(log, 20)}"
+            )
+        if time.monotonic() - began > timeout:
+            sys.exit(
+                f"{dag_id} did not finish within {timeout:.0f} s ({max(done, 0)} tasks finished): look at {api.url} "
+                f"and {LOGS}; give it longer with --timeout or ORCHARD_RUN_TIMEOUT_S"
+            )
         time.sleep(5)
 
 
@@ -324,6 +333,12 @@ def main() -> None:
     run_parser = sub.add_parser("run", help="run orchard_nightly once and print a summary")
     run_parser.add_argument("--scale", type=float, default=float(os.environ.get("ORCHARD_SCALE", "0.01")))
     run_parser.add_argument("--stop-warehouse", action="store_true", help="stop the warehouse afterwards")
+    run_parser.add_argument(
+        "--timeout",
+        type=float,
+        default=float(os.environ.get("ORCHARD_RUN_TIMEOUT_S", "3600")),
+        help="seconds to wait for the run before stopping everything (default 3600)",
+    )
     run_parser.set_defaults(func=run)
     args = parser.parse_args()
     args.func(args)

@@ -1,72 +1,106 @@
 """Orchard's settings: every default lives here, every value can be overridden by environment.
 
-Warehouse connection details come, in order, from the Airflow connection URI in
-AIRFLOW_CONN_CLICKHOUSE_DEFAULT, from ORCHARD_CLICKHOUSE_* variables, then from the
-embedded warehouse's defaults (127.0.0.1:8123, user default, no password).
+`OrchardSettings` reads the ORCHARD_* variables once, typed (pydantic-settings: one rule for booleans,
+`1/true/yes/on`); the module constants below are its values, which the rest of the code imports.
+The warehouse is resolved by `ClickHouseSettings.resolve()`: the Airflow connection `clickhouse_default`
+inside a task, the same connection from AIRFLOW_CONN_CLICKHOUSE_DEFAULT or ORCHARD_CLICKHOUSE_* outside.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-PROJECT_ROOT = Path(os.environ.get("ORCHARD_HOME", Path(__file__).resolve().parents[2]))
-STATE_DIR = Path(os.environ.get("ORCHARD_STATE_DIR", PROJECT_ROOT / ".orchard"))
-WAREHOUSE_PATH = Path(os.environ.get("ORCHARD_WAREHOUSE_PATH", STATE_DIR / "warehouse"))
-DATA_DIR = Path(os.environ.get("ORCHARD_DATA_DIR", STATE_DIR / "data"))
-DBT_PROJECT_DIR = Path(os.environ.get("ORCHARD_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt"))
+from pydantic import Field, TypeAdapter
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CLICKHOUSE_CONN_ID = "clickhouse_default"
-
-# On-call alerting: channels are Airflow connections; without any, alerts go to this local log.
-ALERT_LOG = Path(os.environ.get("ORCHARD_ALERT_LOG", STATE_DIR / "alerts" / "alerts.jsonl"))
-ALERT_CONN_IDS = {"slack": "orchard_slack", "email": "orchard_smtp", "webhook": "orchard_webhook"}
-AIRFLOW_HOME = Path(os.environ.get("AIRFLOW_HOME", STATE_DIR / "airflow"))
-
-# Orchestration (Airflow + Cosmos). The manifest is what DAG files render from; Airflow's dbt target is
-# prod so models land in the fixed databases (staging, marts, ...) that BI reads.
-DBT_AIRFLOW_TARGET = os.environ.get("ORCHARD_AIRFLOW_DBT_TARGET", "prod")
-
-
-def airflow_manifest_path(project_dir: Path) -> Path:
-    """Where `orchard dbt manifest` writes the manifest the DAGs render from, for a dbt project. A target
-    path of its own: a developer's `dbt build --target dev` rewrites target/manifest.json with dev schemas,
-    which the DAGs must not pick up."""
-    return project_dir / "target" / f"airflow-{DBT_AIRFLOW_TARGET}" / "manifest.json"
-
-
-DBT_MANIFEST_PATH = Path(os.environ.get("ORCHARD_DBT_MANIFEST", airflow_manifest_path(DBT_PROJECT_DIR)))
-RENDER_GRANULARITY = os.environ.get("ORCHARD_RENDER_GRANULARITY", "model")  # model | tag | layer
-# watcher | local. WATCHER (one `dbt build` watched by a task per model) ran the nightly 2-3x faster than
-# LOCAL (a dbt invocation per model) on this machine: bench/orchestration prints both.
-EXECUTION_MODE = os.environ.get("ORCHARD_EXECUTION_MODE", "watcher")
-CLICKHOUSE_POOL = "clickhouse"
-# One dbt build at a time, across every run and every DAG: two builds of the same models race on dbt's
-# table swaps (TABLE_ALREADY_EXISTS). An Airflow 3 backfill does not count against a DAG's
-# max_active_runs, so a backfill and the nightly would otherwise build at once. One slot
-# (airflow_settings.yaml).
-DBT_BUILD_POOL = "dbt_build"
-# dbt grants need ClickHouse access control, which the embedded warehouse lacks: on only when asked for.
-DBT_ENABLE_GRANTS = os.environ.get("ORCHARD_DBT_ENABLE_GRANTS", "false").lower() in {"1", "true", "yes"}
-# `airflow dags test` in 3.3.2 crashes finishing a successful run of a DAG with a deadline alert
-# (DagRun.update_state looks the alert up by a dict instead of its id): runs under `dags test` turn it off.
-DEADLINE_ALERTS = os.environ.get("ORCHARD_DEADLINE_ALERTS", "true").lower() in {"1", "true", "yes"}
-# orchard_nightly is queued at 02:00 UTC and must finish by 06:00 UTC: 4 hours after it is queued.
-NIGHTLY_DEADLINE_AFTER_S = float(os.environ.get("ORCHARD_NIGHTLY_DEADLINE_AFTER_S", str(4 * 3600)))
-TASK_RETRIES = int(os.environ.get("ORCHARD_TASK_RETRIES", "2"))
-TASK_RETRY_DELAY_S = float(os.environ.get("ORCHARD_TASK_RETRY_DELAY_S", "120"))
-NIGHTLY_CATCHUP = os.environ.get("ORCHARD_NIGHTLY_CATCHUP", "true").lower() in {"1", "true", "yes"}
-NIGHTLY_START_DATE = os.environ.get("ORCHARD_NIGHTLY_START_DATE", "2026-11-01T00:00:00+00:00")
-DBT_DOCS_DIR = Path(os.environ.get("ORCHARD_DBT_DOCS_DIR", STATE_DIR / "dbt-docs"))
-DBT_ARTIFACTS_DIR = Path(os.environ.get("ORCHARD_DBT_ARTIFACTS_DIR", STATE_DIR / "dbt-artifacts"))
-SHOP_DB_URL = os.environ.get("ORCHARD_SHOP_DB_URL", f"sqlite:///{STATE_DIR / 'shop.sqlite'}")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8123
 
-# Usage telemetry of dbt, dlt and Cosmos goes to outside endpoints: off unless a user opts in.
+
+class OrchardSettings(BaseSettings):
+    """The ORCHARD_* environment, typed. Paths left unset derive from the state directory."""
+
+    model_config = SettingsConfigDict(env_prefix="ORCHARD_", extra="ignore")
+
+    home: Path = Path(__file__).resolve().parents[2]
+    state_dir: Path | None = None
+    warehouse_path: Path | None = None
+    data_dir: Path | None = None
+    dbt_project_dir: Path | None = None
+    dbt_manifest: Path | None = None
+    dbt_docs_dir: Path | None = None
+    alert_log: Path | None = None
+    shop_db_url: str | None = None
+    airflow_home: Path | None = Field(None, validation_alias="AIRFLOW_HOME")
+    airflow_dbt_target: str = "prod"
+    render_granularity: str = "model"  # model | tag | layer
+    execution_mode: str = "watcher"  # watcher | local
+    dbt_enable_grants: bool = False
+    deadline_alerts: bool = True
+    nightly_deadline_after_s: float = 4 * 3600
+    nightly_catchup: bool = True
+    nightly_start_date: str = "2026-11-01T00:00:00+00:00"
+    task_retries: int = 2
+    task_retry_delay_s: float = 120
+
+
+def truthy(value: Any) -> bool:
+    """The one rule for booleans in settings and connection extras: pydantic's (1/true/yes/on, 0/false/no/off)."""
+    return TypeAdapter(bool).validate_python(value)
+
+
+_env = OrchardSettings()
+
+PROJECT_ROOT = _env.home
+STATE_DIR = _env.state_dir or PROJECT_ROOT / ".orchard"
+WAREHOUSE_PATH = _env.warehouse_path or STATE_DIR / "warehouse"
+DATA_DIR = _env.data_dir or STATE_DIR / "data"
+DBT_PROJECT_DIR = _env.dbt_project_dir or PROJECT_ROOT / "dbt"
+
+# On-call alerting: channels are Airflow connections; without any, alerts go to this local log.
+ALERT_LOG = _env.alert_log or STATE_DIR / "alerts" / "alerts.jsonl"
+ALERT_CONN_IDS = {"slack": "orchard_slack", "email": "orchard_smtp", "webhook": "orchard_webhook"}
+AIRFLOW_HOME = _env.airflow_home or STATE_DIR / "airflow"
+
+# Airflow's dbt target is prod, so models land in the fixed databases (staging, marts, ...) that BI reads.
+DBT_AIRFLOW_TARGET = _env.airflow_dbt_target
+
+
+def airflow_manifest_path(project_dir: Path) -> Path:
+    """Where `orchard dbt manifest` writes the manifest the DAGs render from: a target path of its own, as a
+    developer's `dbt build --target dev` rewrites target/manifest.json with dev schemas."""
+    return project_dir / "target" / f"airflow-{DBT_AIRFLOW_TARGET}" / "manifest.json"
+
+
+DBT_MANIFEST_PATH = _env.dbt_manifest or airflow_manifest_path(DBT_PROJECT_DIR)
+RENDER_GRANULARITY = _env.render_granularity
+# WATCHER ran the nightly 2-3x faster than LOCAL on this machine: bench/orchestration prints both.
+EXECUTION_MODE = _env.execution_mode
+CLICKHOUSE_POOL = "clickhouse"
+# One dbt build at a time across every DAG (one slot, airflow_settings.yaml): two builds of the same models
+# race on dbt's table swaps, and an Airflow 3 backfill does not count against max_active_runs.
+DBT_BUILD_POOL = "dbt_build"
+# dbt grants need ClickHouse access control, which the embedded warehouse lacks: on only when asked for.
+DBT_ENABLE_GRANTS = _env.dbt_enable_grants
+# `airflow dags test` in 3.3.2 crashes finishing a run of a DAG with a deadline alert: its runs turn it off.
+DEADLINE_ALERTS = _env.deadline_alerts
+NIGHTLY_DEADLINE_AFTER_S = _env.nightly_deadline_after_s  # queued at 02:00 UTC, due by 06:00 UTC
+TASK_RETRIES = _env.task_retries
+TASK_RETRY_DELAY_S = _env.task_retry_delay_s
+NIGHTLY_CATCHUP = _env.nightly_catchup
+NIGHTLY_START_DATE = _env.nightly_start_date
+DBT_DOCS_DIR = _env.dbt_docs_dir or STATE_DIR / "dbt-docs"
+SHOP_DB_URL = _env.shop_db_url or f"sqlite:///{STATE_DIR / 'shop.sqlite'}"
+
+# Usage telemetry of dbt, dlt and Cosmos goes to outside endpoints: off unless a user opts in. Each entry
+# point (the orchard CLI, scripts/airflow_local.py, the Dockerfile, the Makefile, tests) sets it.
 TELEMETRY_OFF = {
     "DO_NOT_TRACK": "1",
     "SCARF_NO_ANALYTICS": "true",
@@ -77,8 +111,20 @@ TELEMETRY_OFF = {
 
 
 def disable_telemetry() -> None:
+    """Switch telemetry off in this process's environment (and so in its children), unless already set."""
     for key, value in TELEMETRY_OFF.items():
         os.environ.setdefault(key, value)
+
+
+def _airflow_task_running() -> bool:
+    sdk = sys.modules.get("airflow.sdk")  # only a process that imported Airflow can be running a task
+    if sdk is None:
+        return False
+    try:
+        sdk.get_current_context()
+    except Exception:  # RuntimeError outside a task
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -140,7 +186,7 @@ class ClickHouseSettings:
                 user=data.get("login") or "default",
                 password=data.get("password") or "",
                 database=data.get("schema") or "default",
-                secure=str(extra.get("secure", "false")).lower() == "true",
+                secure=truthy(extra.get("secure", False)),
             )
         parts = urlsplit(uri)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -150,20 +196,35 @@ class ClickHouseSettings:
             user=unquote(parts.username or "default"),
             password=unquote(parts.password or ""),
             database=parts.path.lstrip("/") or "default",
-            secure=query.get("secure", "false").lower() == "true",
+            secure=truthy(query.get("secure", False)),
         )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> ClickHouseSettings:
+        """From AIRFLOW_CONN_CLICKHOUSE_DEFAULT if set, else the ORCHARD_CLICKHOUSE_* variables."""
         env = os.environ if environ is None else environ
         uri = env.get("AIRFLOW_CONN_" + CLICKHOUSE_CONN_ID.upper())
         if uri:
             return cls.from_airflow_uri(uri)
+        prefix = "ORCHARD_CLICKHOUSE_"
+        values = {k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)}
+        return TypeAdapter(cls).validate_python(values)  # typed as the fields say, booleans by `truthy`
+
+    @classmethod
+    def resolve(cls) -> ClickHouseSettings:
+        """The warehouse as every component finds it: inside an Airflow task the `clickhouse_default`
+        connection wherever Airflow keeps it (metadata database, secrets backend, environment), as dbt's
+        profile does; elsewhere `from_env()`."""
+        if not _airflow_task_running():
+            return cls.from_env()
+        from airflow.sdk import Connection
+
+        conn = Connection.get(CLICKHOUSE_CONN_ID)
         return cls(
-            host=env.get("ORCHARD_CLICKHOUSE_HOST", DEFAULT_HOST),
-            port=int(env.get("ORCHARD_CLICKHOUSE_PORT", DEFAULT_PORT)),
-            user=env.get("ORCHARD_CLICKHOUSE_USER", "default"),
-            password=env.get("ORCHARD_CLICKHOUSE_PASSWORD", ""),
-            database=env.get("ORCHARD_CLICKHOUSE_DATABASE", "default"),
-            secure=env.get("ORCHARD_CLICKHOUSE_SECURE", "false").lower() == "true",
+            host=conn.host or DEFAULT_HOST,
+            port=conn.port or DEFAULT_PORT,
+            user=conn.login or "default",
+            password=conn.password or "",
+            database=conn.schema or "default",
+            secure=truthy(conn.extra_dejson.get("secure", False)),
         )

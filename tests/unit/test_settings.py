@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from orchard.settings import ClickHouseSettings
+from orchard.settings import ClickHouseSettings, OrchardSettings
 
 pytestmark = pytest.mark.unit
 
@@ -40,3 +41,29 @@ def test_airflow_connection_json():
 def test_env_round_trip():
     settings = ClickHouseSettings("h", 1234, "u", "p", "db", False)
     assert ClickHouseSettings.from_env(settings.env()) == settings
+
+
+def test_one_truthiness_rule_for_variables_and_connection_extras():
+    assert ClickHouseSettings.from_env({"ORCHARD_CLICKHOUSE_SECURE": "yes"}).secure is True
+    assert ClickHouseSettings.from_env({"ORCHARD_CLICKHOUSE_SECURE": "0"}).secure is False
+    uri = '{"conn_type": "generic", "host": "h", "extra": {"secure": "on"}}'
+    assert ClickHouseSettings.from_env({"AIRFLOW_CONN_CLICKHOUSE_DEFAULT": uri}).secure is True
+    assert OrchardSettings(_env_file=None, nightly_catchup="no").nightly_catchup is False
+
+
+def test_a_setting_that_is_not_its_type_is_refused_naming_it(monkeypatch):
+    monkeypatch.setenv("ORCHARD_NIGHTLY_CATCHUP", "sometimes")
+    monkeypatch.setenv("ORCHARD_TASK_RETRIES", "two")
+    with pytest.raises(ValidationError) as refused:
+        OrchardSettings()
+    message = str(refused.value)
+    assert "nightly_catchup" in message and "valid boolean" in message
+    assert "task_retries" in message and "valid integer" in message
+    with pytest.raises(ValidationError, match="port"):
+        ClickHouseSettings.from_env({"ORCHARD_CLICKHOUSE_PORT": "eighty"})
+
+
+def test_outside_an_airflow_task_the_warehouse_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_CLICKHOUSE_DEFAULT", raising=False)
+    monkeypatch.setenv("ORCHARD_CLICKHOUSE_PORT", "18123")
+    assert ClickHouseSettings.resolve().port == 18123

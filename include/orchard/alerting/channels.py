@@ -144,7 +144,7 @@ def dispatch(alert: Alert) -> dict[str, str]:
     conns = {name: lookup_connection(conn_id) for name, conn_id in settings.ALERT_CONN_IDS.items()}
     secrets = [s for conn in conns.values() if conn for s in conn.secrets]
     with contextlib.suppress(Exception):  # a malformed warehouse URI just adds nothing to scrub
-        secrets.append(settings.ClickHouseSettings.from_env().password)
+        secrets.append(settings.ClickHouseSettings.resolve().password)
     safe = alert.redacted(secrets)
     outcome: dict[str, str] = {}
     for name, conn in conns.items():

@@ -140,7 +140,7 @@ def _run_locked(
 ) -> LoadReport:
     _configure_dlt()
     started = time.monotonic()
-    settings = settings or ClickHouseSettings.from_env()
+    settings = settings or ClickHouseSettings.resolve()
     report = LoadReport(source=source_name, database=database, interval=interval)
     client = get_client(settings)  # WarehouseUnreachable names host, port and the fix
     try:

@@ -212,8 +212,8 @@ def simulate(
                 seed, start, next_day = stored_seed, first, last + timedelta(days=1)
             else:
                 if any(
-                    conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-                    for t in schema.SHOP_TABLES
+                    conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+                    for table in schema.SHOP_TABLES
                 ):
                     raise ShopSampleError(
                         f"{safe_url(url)} holds shop tables with rows but no simulation state "
@@ -241,8 +241,8 @@ def simulate(
             day += timedelta(days=1)
         with engine.connect() as conn:
             rows = {
-                t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-                for t in schema.SHOP_TABLES
+                table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+                for table in schema.SHOP_TABLES
             }
     finally:
         engine.dispose()
@@ -257,16 +257,16 @@ class _Day:
 
     def __init__(self, day: date, seed: int):
         # str seeds are hashed with SHA-512 by `random`: stable across processes and Python runs
-        self.rnd = random.Random(f"orchard-shop:{seed}:{day.isoformat()}")
+        self.random = random.Random(f"orchard-shop:{seed}:{day.isoformat()}")
         self.start = datetime(day.year, day.month, day.day)
-        self.inserts: dict[str, list[dict]] = {t.name: [] for t in schema.SHOP_TABLES}
-        self.updates: dict[str, dict[str, dict]] = {t.name: {} for t in schema.SHOP_TABLES}
+        self.inserts: dict[str, list[dict]] = {table.name: [] for table in schema.SHOP_TABLES}
+        self.updates: dict[str, dict[str, dict]] = {table.name: {} for table in schema.SHOP_TABLES}
 
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self.rnd.getrandbits(128), version=4))
+        return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
 
     def at(self, lo_hours: float = 0.0, hi_hours: float = 24.0) -> datetime:
-        seconds = self.rnd.uniform(lo_hours * 3600, hi_hours * 3600 - 1)
+        seconds = self.random.uniform(lo_hours * 3600, hi_hours * 3600 - 1)
         return self.start + timedelta(seconds=int(seconds))
 
     def event(self, session: str, kind: str, when: datetime, user: str | None, url: str, **ids: str) -> None:
@@ -293,18 +293,18 @@ class _Day:
 
 def _rows(conn: Connection, table: sa.Table, *where, order_by: tuple) -> list[dict]:
     query = sa.select(table).where(*where).order_by(*order_by)
-    return [dict(r._mapping) for r in conn.execute(query)]
+    return [dict(row._mapping) for row in conn.execute(query)]
 
 
 def _simulate_day(conn: Connection, day: date, seed: int, first_day: bool) -> None:
-    d = _Day(day, seed)
+    today = _Day(day, seed)
     if first_day:
-        _open_shop(d)
+        _open_shop(today)
     products = _rows(
         conn, schema.products, order_by=(schema.products.c.created_at, schema.products.c.product_id)
     )
-    products += d.inserts["products"]
-    promos = _rows(conn, schema.promos, order_by=(schema.promos.c.promo_id,)) + d.inserts["promos"]
+    products += today.inserts["products"]
+    promos = _rows(conn, schema.promos, order_by=(schema.promos.c.promo_id,)) + today.inserts["promos"]
     users = _rows(conn, schema.users, order_by=(schema.users.c.created_at, schema.users.c.user_id))
     open_orders = _rows(
         conn,
@@ -313,31 +313,31 @@ def _simulate_day(conn: Connection, day: date, seed: int, first_day: bool) -> No
         order_by=(schema.orders.c.created_at, schema.orders.c.order_id),
     )
 
-    _switch_promos(d, promos)
-    _restock(d, products)
-    _ship_and_deliver(d, open_orders)
-    _update_users(d, users)
-    users += _sign_up(d, first_day)
-    _shop(d, users, products, promos)
-    _flush(conn, d)
+    _switch_promos(today, promos)
+    _restock(today, products)
+    _ship_and_deliver(today, open_orders)
+    _update_users(today, users)
+    users += _sign_up(today, first_day)
+    _shop(today, users, products, promos)
+    _flush(conn, today)
 
 
-def _open_shop(d: _Day) -> None:
-    opened = d.start
+def _open_shop(today: _Day) -> None:
+    opened = today.start
     for name, price in PLANTS:
-        d.inserts["products"].append(
+        today.inserts["products"].append(
             {
-                "product_id": d.uuid(),
+                "product_id": today.uuid(),
                 "name": name,
                 "price": price,
-                "inventory": d.rnd.randint(15, 80),
+                "inventory": today.random.randint(15, 80),
                 "created_at": opened,
                 "updated_at": opened,
             }
         )
     for i, (name, discount) in enumerate(PROMOS):
         status = "active" if i % 2 == 0 else "inactive"
-        d.inserts["promos"].append(
+        today.inserts["promos"].append(
             {
                 "promo_id": name,
                 "discount": discount,
@@ -348,45 +348,47 @@ def _open_shop(d: _Day) -> None:
         )
 
 
-def _switch_promos(d: _Day, promos: list[dict]) -> None:
+def _switch_promos(today: _Day, promos: list[dict]) -> None:
     for promo in promos:
-        if d.rnd.random() < 0.08:
+        if today.random.random() < 0.08:
             promo["status"] = "inactive" if promo["status"] == "active" else "active"
-            d.update("promos", promo["promo_id"], status=promo["status"], updated_at=d.at(0, 1))
+            today.update("promos", promo["promo_id"], status=promo["status"], updated_at=today.at(0, 1))
 
 
-def _restock(d: _Day, products: list[dict]) -> None:
+def _restock(today: _Day, products: list[dict]) -> None:
     for product in products:
         if (
-            product["inventory"] <= 3 and d.rnd.random() < 0.3
+            product["inventory"] <= 3 and today.random.random() < 0.3
         ):  # the grower delivers a few days after it runs low
-            product["inventory"] += d.rnd.randint(40, 120)
-            d.update("products", product["product_id"], inventory=product["inventory"], updated_at=d.at(6, 8))
+            product["inventory"] += today.random.randint(40, 120)
+            today.update(
+                "products", product["product_id"], inventory=product["inventory"], updated_at=today.at(6, 8)
+            )
 
 
-def _ship_and_deliver(d: _Day, open_orders: list[dict]) -> None:
+def _ship_and_deliver(today: _Day, open_orders: list[dict]) -> None:
     for order in open_orders:
-        if order["status"] == "preparing" and d.rnd.random() < 0.65:
-            shipped = d.at(9, 18)
-            estimate = shipped + timedelta(days=d.rnd.randint(2, 6))
-            tracking = d.uuid()
-            d.update(
+        if order["status"] == "preparing" and today.random.random() < 0.65:
+            shipped = today.at(9, 18)
+            estimate = shipped + timedelta(days=today.random.randint(2, 6))
+            tracking = today.uuid()
+            today.update(
                 "orders",
                 order["order_id"],
                 status="shipped",
                 tracking_id=tracking,
-                shipping_service=d.rnd.choice(schema.SHIPPING_SERVICES),
+                shipping_service=today.random.choice(schema.SHIPPING_SERVICES),
                 estimated_delivery_at=estimate,
                 updated_at=shipped,
             )
-            d.event(d.uuid(), "package_shipped", shipped, order["user_id"], f"{SITE}/orders/{order['order_id']}",
+            today.event(today.uuid(), "package_shipped", shipped, order["user_id"], f"{SITE}/orders/{order['order_id']}",
                     order_id=order["order_id"])  # fmt: skip
         elif order["status"] == "shipped":
-            late = (d.start - order["estimated_delivery_at"]).total_seconds() / 86400
+            late = (today.start - order["estimated_delivery_at"]).total_seconds() / 86400
             chance = 0.05 if late < -1 else 0.5 if late < 0 else 0.9
-            if d.rnd.random() < chance:
-                delivered = d.at(8, 20)
-                d.update(
+            if today.random.random() < chance:
+                delivered = today.at(8, 20)
+                today.update(
                     "orders",
                     order["order_id"],
                     status="delivered",
@@ -395,53 +397,53 @@ def _ship_and_deliver(d: _Day, open_orders: list[dict]) -> None:
                 )
 
 
-def _update_users(d: _Day, users: list[dict]) -> None:
+def _update_users(today: _Day, users: list[dict]) -> None:
     for user in users:
-        if user["phone_number"] is None and d.rnd.random() < 0.15:  # comes back to finish the profile
-            when = d.at(7, 23)
-            user["phone_number"] = _phone(d)
-            d.update("users", user["user_id"], phone_number=user["phone_number"], updated_at=when)
-            d.event(d.uuid(), "profile_completed", when, user["user_id"], f"{SITE}/account")
-        elif d.rnd.random() < 0.0005:  # moves house (a few a month)
-            when = d.at(7, 23)
-            address = _address(d, when)
+        if user["phone_number"] is None and today.random.random() < 0.15:  # comes back to finish the profile
+            when = today.at(7, 23)
+            user["phone_number"] = _phone(today)
+            today.update("users", user["user_id"], phone_number=user["phone_number"], updated_at=when)
+            today.event(today.uuid(), "profile_completed", when, user["user_id"], f"{SITE}/account")
+        elif today.random.random() < 0.0005:  # moves house (a few a month)
+            when = today.at(7, 23)
+            address = _address(today, when)
             user["address_id"] = address["address_id"]
-            d.update("users", user["user_id"], address_id=address["address_id"], updated_at=when)
+            today.update("users", user["user_id"], address_id=address["address_id"], updated_at=when)
 
 
-def _phone(d: _Day) -> str:
-    return f"{d.rnd.randint(201, 989)}-{d.rnd.randint(200, 999)}-{d.rnd.randint(0, 9999):04d}"
+def _phone(today: _Day) -> str:
+    return f"{today.random.randint(201, 989)}-{today.random.randint(200, 999)}-{today.random.randint(0, 9999):04d}"
 
 
-def _address(d: _Day, when: datetime) -> dict:
-    state, zip_first = d.rnd.choice(STATES)
+def _address(today: _Day, when: datetime) -> dict:
+    state, zip_first = today.random.choice(STATES)
     row = {
-        "address_id": d.uuid(),
-        "address": f"{d.rnd.randint(1, 9999)} {d.rnd.choice(STREETS)} {d.rnd.choice(['St', 'Ave', 'Rd', 'Ln'])}",
-        "zipcode": f"{zip_first}{d.rnd.randint(0, 9999):04d}",
+        "address_id": today.uuid(),
+        "address": f"{today.random.randint(1, 9999)} {today.random.choice(STREETS)} {today.random.choice(['St', 'Ave', 'Rd', 'Ln'])}",
+        "zipcode": f"{zip_first}{today.random.randint(0, 9999):04d}",
         "state": state,
         "country": "United States",
         "created_at": when,
         "updated_at": when,
     }
-    d.inserts["addresses"].append(row)
+    today.inserts["addresses"].append(row)
     return row
 
 
-def _sign_up(d: _Day, first_day: bool) -> list[dict]:
+def _sign_up(today: _Day, first_day: bool) -> list[dict]:
     """New visitors who start signing up: most create an account, most of those complete their profile."""
     new_users = []
-    for _ in range(d.rnd.randint(6, 14) + (30 if first_day else 0)):
-        session, began = d.uuid(), d.at(7, 22)
-        d.event(session, "page_view", began, None, f"{SITE}/")
-        d.event(session, "signup_started", began + timedelta(seconds=20), None, f"{SITE}/signup")
-        if d.rnd.random() < 0.2:
+    for _ in range(today.random.randint(6, 14) + (30 if first_day else 0)):
+        session, began = today.uuid(), today.at(7, 22)
+        today.event(session, "page_view", began, None, f"{SITE}/")
+        today.event(session, "signup_started", began + timedelta(seconds=20), None, f"{SITE}/signup")
+        if today.random.random() < 0.2:
             continue  # dropped off before creating an account
-        created = began + timedelta(seconds=d.rnd.randint(60, 240))
-        address = _address(d, created)
-        first, last = d.rnd.choice(FIRST_NAMES), d.rnd.choice(LAST_NAMES)
+        created = began + timedelta(seconds=today.random.randint(60, 240))
+        address = _address(today, created)
+        first, last = today.random.choice(FIRST_NAMES), today.random.choice(LAST_NAMES)
         user = {
-            "user_id": (user_id := d.uuid()),
+            "user_id": (user_id := today.uuid()),
             "first_name": first,
             "last_name": last,
             # emails are unique: 48 bits of the user id make a clash practically impossible
@@ -451,58 +453,66 @@ def _sign_up(d: _Day, first_day: bool) -> list[dict]:
             "created_at": created,
             "updated_at": created,
         }
-        d.event(session, "account_created", created, user["user_id"], f"{SITE}/signup")
-        if d.rnd.random() < 0.8:
-            completed = created + timedelta(seconds=d.rnd.randint(60, 300))
-            user["phone_number"], user["updated_at"] = _phone(d), completed
-            d.event(session, "profile_completed", completed, user["user_id"], f"{SITE}/account")
-        d.inserts["users"].append(user)
+        today.event(session, "account_created", created, user["user_id"], f"{SITE}/signup")
+        if today.random.random() < 0.8:
+            completed = created + timedelta(seconds=today.random.randint(60, 300))
+            user["phone_number"], user["updated_at"] = _phone(today), completed
+            today.event(session, "profile_completed", completed, user["user_id"], f"{SITE}/account")
+        today.inserts["users"].append(user)
         new_users.append(user)
     return new_users
 
 
-def _shop(d: _Day, users: list[dict], products: list[dict], promos: list[dict]) -> None:
+def _shop(today: _Day, users: list[dict], products: list[dict], promos: list[dict]) -> None:
     """Browsing sessions: product views, carts, checkouts; sales take inventory down (never below zero)."""
     if not users:
         return
     # A few plants are bestsellers: popularity falls with catalogue position.
     weights = [1.0 / (i + 1) ** 0.7 for i in range(len(products))]
-    for _ in range(d.rnd.randint(25, 45)):
-        user = d.rnd.choice(users)
-        session = d.uuid()
-        when = max(d.at(6, 23), user["created_at"] + timedelta(minutes=5))
+    for _ in range(today.random.randint(25, 45)):
+        user = today.random.choice(users)
+        session = today.uuid()
+        when = max(today.at(6, 23), user["created_at"] + timedelta(minutes=5))
         if when.hour == 23:
             continue  # signed up too late in the day to shop today
-        d.event(session, "page_view", when, user["user_id"], f"{SITE}/")
+        today.event(session, "page_view", when, user["user_id"], f"{SITE}/")
         cart: dict[str, int] = {}
-        for product in d.rnd.choices(products, weights=weights, k=d.rnd.randint(1, 6)):
-            when += timedelta(seconds=d.rnd.randint(15, 180))
+        for product in today.random.choices(products, weights=weights, k=today.random.randint(1, 6)):
+            when += timedelta(seconds=today.random.randint(15, 180))
             pid = product["product_id"]
-            d.event(session, "page_view", when, user["user_id"], f"{SITE}/product/{pid}", product_id=pid)
-            if product["inventory"] > cart.get(pid, 0) and d.rnd.random() < 0.45:  # sold out: view only
-                quantity = min(d.rnd.randint(1, 3), product["inventory"] - cart.get(pid, 0))
+            today.event(session, "page_view", when, user["user_id"], f"{SITE}/product/{pid}", product_id=pid)
+            if (
+                product["inventory"] > cart.get(pid, 0) and today.random.random() < 0.45
+            ):  # sold out: view only
+                quantity = min(today.random.randint(1, 3), product["inventory"] - cart.get(pid, 0))
                 cart[pid] = cart.get(pid, 0) + quantity
-                when += timedelta(seconds=d.rnd.randint(5, 60))
-                d.event(
+                when += timedelta(seconds=today.random.randint(5, 60))
+                today.event(
                     session, "add_to_cart", when, user["user_id"], f"{SITE}/product/{pid}", product_id=pid
                 )
-        if not cart or d.rnd.random() >= 0.6:
+        if not cart or today.random.random() >= 0.6:
             continue  # nothing wanted, or the cart is abandoned
-        when += timedelta(seconds=d.rnd.randint(30, 300))
-        _place_order(d, session, when, user, cart, products, promos)
+        when += timedelta(seconds=today.random.randint(30, 300))
+        _place_order(today, session, when, user, cart, products, promos)
 
 
 def _place_order(
-    d: _Day, session: str, when: datetime, user: dict, cart: dict, products: list[dict], promos: list[dict]
+    today: _Day,
+    session: str,
+    when: datetime,
+    user: dict,
+    cart: dict,
+    products: list[dict],
+    promos: list[dict],
 ) -> None:
-    by_id = {p["product_id"]: p for p in products}
-    order_id = d.uuid()
+    by_id = {product["product_id"]: product for product in products}
+    order_id = today.uuid()
     cost = round(sum(by_id[pid]["price"] * qty for pid, qty in cart.items()), 2)
-    active = [p for p in promos if p["status"] == "active"]
-    promo = d.rnd.choice(active) if active and d.rnd.random() < 0.25 else None
-    shipping = 0.0 if cost >= 75 else d.rnd.choice([4.99, 6.99, 9.99])
+    active = [promo for promo in promos if promo["status"] == "active"]
+    promo = today.random.choice(active) if active and today.random.random() < 0.25 else None
+    shipping = 0.0 if cost >= 75 else today.random.choice([4.99, 6.99, 9.99])
     discount = min(promo["discount"], cost) if promo else 0
-    d.inserts["orders"].append(
+    today.inserts["orders"].append(
         {
             "order_id": order_id,
             "user_id": user["user_id"],
@@ -521,23 +531,23 @@ def _place_order(
         }
     )
     for pid, qty in cart.items():
-        d.inserts["order_items"].append(
+        today.inserts["order_items"].append(
             {"order_id": order_id, "product_id": pid, "quantity": qty, "created_at": when, "updated_at": when}
         )
         product = by_id[pid]
         product["inventory"] -= qty
-        d.update("products", pid, inventory=product["inventory"], updated_at=when)
-    d.event(session, "checkout", when, user["user_id"], f"{SITE}/checkout", order_id=order_id)
+        today.update("products", pid, inventory=product["inventory"], updated_at=when)
+    today.event(session, "checkout", when, user["user_id"], f"{SITE}/checkout", order_id=order_id)
 
 
-def _flush(conn: Connection, d: _Day) -> None:
+def _flush(conn: Connection, today: _Day) -> None:
     """Write the day: inserts in foreign-key order, then updates (latest values per row)."""
     for table in schema.SHOP_TABLES:
-        rows = d.inserts[table.name]
+        rows = today.inserts[table.name]
         if rows:
             conn.execute(table.insert(), rows)
     for table in schema.SHOP_TABLES:
-        changes = d.updates[table.name]
+        changes = today.updates[table.name]
         if not changes:
             continue
         (key,) = table.primary_key.columns

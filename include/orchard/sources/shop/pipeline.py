@@ -71,7 +71,7 @@ def run_shop(
     database = database or DATASET_NAME
     open_engine(url).dispose()  # unreachable source: refuse before touching the warehouse
     skipped: dict[str, int] = {}
-    settings = settings or ClickHouseSettings.from_env()
+    settings = settings or ClickHouseSettings.resolve()
     lookup_client: list[Any] = []
 
     def make_source(quarantine: Quarantine, existing: dict, loaded_at: datetime) -> Any:
