@@ -4,6 +4,7 @@ that record what they receive, for tests to assert on."""
 from __future__ import annotations
 
 import email
+import html
 import json
 import socketserver
 import threading
@@ -62,7 +63,8 @@ class SmtpListener:
                         while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
                             data.append(chunk.decode(errors="replace"))
                         message = email.message_from_string("".join(data))
-                        body = message.get_payload(decode=True).decode()
+                        parts = [p for p in message.walk() if p.get_content_maintype() == "text"]
+                        body = "\n".join(html.unescape(p.get_payload(decode=True).decode()) for p in parts)
                         listener.messages.append(f"Subject: {message['Subject']}\n{body}")
                         self.reply("250 queued")
                     elif command.startswith("QUIT"):
@@ -83,16 +85,28 @@ SLACK_PATH = "/services/T000/B000/slack-secret-token"
 def channel_connections(http: HttpListener, smtp: SmtpListener) -> dict[str, dict]:
     """The three alert channels as Airflow connection env vars (AIRFLOW_CONN_ORCHARD_*) aimed at the listeners."""
     return {
-        "AIRFLOW_CONN_ORCHARD_SLACK": {"conn_type": "http", "host": http.url(SLACK_PATH)},
+        # as apache-airflow-providers-slack reads it: the base URL in host, the webhook token in password
+        "AIRFLOW_CONN_ORCHARD_SLACK": {
+            "conn_type": "slackwebhook",
+            "host": http.url(""),
+            "password": SLACK_PATH,
+        },
+        # as -http reads it: extra keys other than its options are request headers
         "AIRFLOW_CONN_ORCHARD_WEBHOOK": {
             "conn_type": "http",
             "host": http.url("/hook"),
-            "extra": {"headers": {"Authorization": "Token webhook-secret-value"}},
+            "extra": {"Authorization": "Token webhook-secret-value"},
         },
+        # as -smtp reads it: the local listener speaks neither SSL nor STARTTLS
         "AIRFLOW_CONN_ORCHARD_SMTP": {
             "conn_type": "smtp",
             "host": "127.0.0.1",
             "port": smtp.port,
-            "extra": {"from": "orchard@example.com", "to": "oncall@example.com"},
+            "extra": {
+                "from_email": "orchard@example.com",
+                "to": "oncall@example.com",
+                "disable_ssl": True,
+                "disable_tls": True,
+            },
         },
     }

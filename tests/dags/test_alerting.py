@@ -83,7 +83,8 @@ def test_tail_says_when_there_are_no_alerts(tmp_path, monkeypatch):
 def test_a_broken_channel_does_not_stop_the_others(alert_channels, tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "ALERT_LOG", tmp_path / "alerts.jsonl")
     monkeypatch.setenv(
-        "AIRFLOW_CONN_ORCHARD_SLACK", json.dumps({"conn_type": "http", "host": "http://127.0.0.1:1/refused"})
+        "AIRFLOW_CONN_ORCHARD_SLACK",
+        json.dumps({"conn_type": "slackwebhook", "host": "http://127.0.0.1:1", "password": "/refused"}),
     )
     outcome = dispatch(make_alert())
     assert (
@@ -147,3 +148,46 @@ def test_deadline_callback_names_the_run_from_airflows_context(alert_channels, t
     assert "06:00 UTC" in hook["text"] and "2026-11-21T06:00:00Z" in hook["text"]
     assert hook["logical_date"] == "2026-11-20T02:00:00Z"
     assert len(alert_channels["smtp"].messages) == 1
+
+
+def test_slack_connection_without_a_webhook_token_is_refused_with_the_fix(
+    alert_channels, tmp_path, monkeypatch
+):
+    """The old shape (the whole URL in host) is not what SlackWebhookHook reads: say how to write it."""
+    monkeypatch.setattr(settings, "ALERT_LOG", tmp_path / "alerts.jsonl")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ORCHARD_SLACK", json.dumps({"conn_type": "http", "host": "https://hooks.slack.com/x"})
+    )
+    outcome = dispatch(make_alert())
+    assert outcome["slack"] == "failed: ValueError"
+    assert outcome["webhook"] == "sent" and alert_channels["http"].bodies(alert_channels["slack_path"]) == []
+    from orchard.alerting.channels import ConnInfo, send_slack
+
+    with pytest.raises(
+        ValueError, match=r"orchard_slack has no webhook: set its password to the Slack webhook URL"
+    ):
+        send_slack(ConnInfo(conn_id="orchard_slack", host="https://hooks.slack.com/x"), make_alert())
+
+
+def test_webhook_headers_nested_under_headers_are_refused_with_the_fix(alert_channels, tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "ALERT_LOG", tmp_path / "alerts.jsonl")
+    nested = {"headers": {"Authorization": "Token webhook-secret-value"}}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ORCHARD_WEBHOOK",
+        json.dumps({"conn_type": "http", "host": alert_channels["http"].url("/hook"), "extra": nested}),
+    )
+    outcome = dispatch(make_alert())
+    assert outcome["webhook"] == "failed: ValueError" and alert_channels["http"].bodies("/hook") == []
+    assert outcome["slack"] == "sent"  # the other channels still page
+    from orchard.alerting.channels import ConnInfo, send_webhook
+
+    with pytest.raises(ValueError, match=r'put them directly in extra \(\{"Authorization"'):
+        send_webhook(ConnInfo(conn_id="orchard_webhook", extra=nested), make_alert())
+
+
+def test_webhook_url_in_extra_is_refused_with_the_fix():
+    from orchard.alerting.channels import ConnInfo, send_webhook
+
+    conn = ConnInfo(conn_id="orchard_webhook", extra={"webhook_url": "https://events.example.com/x"})
+    with pytest.raises(ValueError, match=r"put the URL in the connection's host"):
+        send_webhook(conn, make_alert())

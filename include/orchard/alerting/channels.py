@@ -1,18 +1,19 @@
 """Where alerts go: Slack incoming webhook, SMTP email, a generic JSON webhook, or the local alert log.
 
-Channels are Airflow connections (ids in orchard.settings.ALERT_CONN_IDS); a channel whose
-connection is missing is skipped. With none configured, the local alert log is the channel.
+Channels are Airflow connections (ids in orchard.settings.ALERT_CONN_IDS) sent through Airflow's own
+provider notifiers: SlackWebhookNotifier (apache-airflow-providers-slack), SmtpNotifier (-smtp) and
+HttpNotifier (-http), so a connection works as those providers document it. A channel whose connection is
+missing is skipped; with none configured, the local alert log is the channel. Orchard keeps what the
+providers do not do: one alert per final failure, redaction, and the local log when nothing delivered.
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import logging
-import smtplib
-import urllib.request
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,11 @@ from orchard.alerting.message import Alert
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 10
+# HttpHook's own connection options; every other key of an HTTP connection's extra is a request header
+HTTP_OPTIONS = {
+    "stream", "cert", "proxies", "proxy", "timeout", "verify", "verify_ssl", "allow_redirects",
+    "max_redirects", "trust_env", "check_response", "srv_lookup",
+}  # fmt: skip
 
 
 @dataclass
@@ -38,24 +44,14 @@ class ConnInfo:
 
     @property
     def secrets(self) -> list[str]:
-        values = [self.password, self.url if self.conn_type != "smtp" else ""]
-        values += [str(v) for k, v in (self.extra or {}).get("headers", {}).items()]
+        """Values that must never appear in an alert: the password (a Slack webhook's token) and, for
+        HTTP connections, the request headers their extra carries (an Authorization token)."""
+        values = [self.password]
+        if self.conn_type != "smtp":
+            values += [
+                str(v) for k, v in (self.extra or {}).items() if k not in HTTP_OPTIONS and isinstance(v, str)
+            ]
         return [v for v in values if v]
-
-    @property
-    def url(self) -> str:
-        """The webhook URL: extra.webhook_url, a full URL in host, or built from host/port/schema."""
-        extra = self.extra or {}
-        if extra.get("webhook_url"):
-            return str(extra["webhook_url"])
-        if "://" in self.host:
-            return self.host
-        if self.password.startswith("http"):
-            return self.password
-        scheme = extra.get("scheme", "https")
-        port = f":{self.port}" if self.port else ""
-        path = f"/{self.schema.lstrip('/')}" if self.schema else ""
-        return f"{scheme}://{self.host}{port}{path}"
 
 
 def lookup_connection(conn_id: str) -> ConnInfo | None:
@@ -81,25 +77,40 @@ def lookup_connection(conn_id: str) -> ConnInfo | None:
     )
 
 
-def _post_json(url: str, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-    body = json.dumps(payload).encode()
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
-    )
-    with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - URL from a connection
-        response.read()
-
-
 def send_slack(conn: ConnInfo, alert: Alert) -> None:
-    _post_json(conn.url, {"text": alert.text()})
+    from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
+
+    if not conn.password:
+        raise ValueError(
+            f"connection {conn.conn_id} has no webhook: set its password to the Slack webhook URL "
+            "(https://hooks.slack.com/services/...) or token, as apache-airflow-providers-slack reads it"
+        )
+    # notify(), not the notifier's __call__: the text is final, and an error quoting Jinja braces must
+    # not be rendered as a template
+    SlackWebhookNotifier(slack_webhook_conn_id=conn.conn_id, text=alert.text(), timeout=TIMEOUT_S).notify({})
 
 
 def send_webhook(conn: ConnInfo, alert: Alert) -> None:
-    headers = {str(k): str(v) for k, v in (conn.extra or {}).get("headers", {}).items()}
-    _post_json(conn.url, {"source": "orchard", **alert.as_dict(), "text": alert.text()}, headers)
+    from airflow.providers.http.notifications.http import HttpNotifier
+
+    extra = conn.extra or {}
+    if isinstance(extra.get("headers"), dict):
+        raise ValueError(
+            f"connection {conn.conn_id} nests its headers under extra.headers: put them directly in extra "
+            '({"Authorization": "Token ..."}), as apache-airflow-providers-http reads them'
+        )
+    if extra.get("webhook_url"):  # -http would send it on as a request header
+        raise ValueError(
+            f"connection {conn.conn_id} has its URL in extra.webhook_url: put the URL in the connection's "
+            "host (https://events.example.com/orchard), as apache-airflow-providers-http reads it"
+        )
+    payload = {"source": "orchard", **alert.as_dict(), "text": alert.text()}
+    HttpNotifier(http_conn_id=conn.conn_id, json=payload, extra_options={"timeout": TIMEOUT_S}).notify({})
 
 
 def send_email(conn: ConnInfo, alert: Alert) -> None:
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
     extra = conn.extra or {}
     recipients = extra.get("to") or ""
     if isinstance(recipients, str):
@@ -108,19 +119,13 @@ def send_email(conn: ConnInfo, alert: Alert) -> None:
         raise ValueError(
             f"connection {conn.conn_id} has no recipients: set extra {{'to': 'oncall@example.com'}}"
         )
-    message = EmailMessage()
-    message["Subject"] = alert.title
-    message["From"] = extra.get("from") or conn.login or "orchard@localhost"
-    message["To"] = ", ".join(recipients)
-    message.set_content(alert.text())
-    use_ssl = str(extra.get("ssl", "false")).lower() == "true"
-    smtp_cls = smtplib.SMTP_SSL if use_ssl else smtplib.SMTP
-    with smtp_cls(conn.host or "localhost", conn.port or (465 if use_ssl else 25), timeout=TIMEOUT_S) as smtp:
-        if str(extra.get("starttls", "false")).lower() == "true":
-            smtp.starttls()
-        if conn.login and conn.password:
-            smtp.login(conn.login, conn.password)
-        smtp.send_message(message)
+    SmtpNotifier(
+        smtp_conn_id=conn.conn_id,
+        to=recipients,
+        from_email=extra.get("from_email") or extra.get("from") or conn.login or "orchard@localhost",
+        subject=alert.title,
+        html_content=f"<pre>{html.escape(alert.text(), quote=False)}</pre>",
+    ).notify({})
 
 
 def write_local(alert: Alert, path: Path | None = None) -> Path:

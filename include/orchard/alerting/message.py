@@ -62,6 +62,9 @@ class Alert:
     error: str = ""
     log_url: str = ""
     failed_tasks: list[str] = field(default_factory=list)
+    # for a failed dbt test: failing rows, the model's owner, the loads that fed it (dbt_failures.FailedTest)
+    dbt_failures: list[dict[str, Any]] = field(default_factory=list)
+    details: str = ""
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @property
@@ -83,6 +86,8 @@ class Alert:
             lines.append("Failed tasks: " + ", ".join(self.failed_tasks))
         if self.error:
             lines += ["Error:", self.error]
+        if self.details:
+            lines += ["What broke:", self.details]
         if self.log_url:
             lines.append(f"Log: {self.log_url}")
         return "\n".join(lines)
@@ -95,7 +100,19 @@ class Alert:
         data = asdict(self)
         data["error"] = redact(self.error, secrets)
         data["log_url"] = redact(self.log_url, secrets)
+        data["details"] = redact(self.details, secrets)
+        data["dbt_failures"] = _redact_values(data["dbt_failures"], secrets)
         return Alert(**data)
+
+
+def _redact_values(value: Any, secrets: list[str] | tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, list):
+        return [_redact_values(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact_values(v, secrets) for k, v in value.items()}
+    return value
 
 
 def _iso(value: Any) -> str:
@@ -113,7 +130,10 @@ def task_alert(context: dict[str, Any]) -> Alert:
     """Build the alert for a task's final failure from an Airflow task context."""
     ti = context.get("ti") or context.get("task_instance")
     dag_run = context.get("dag_run")
+    failures = _failed_dbt_tests(context)
     return Alert(
+        dbt_failures=[f.as_dict() for f in failures],
+        details="\n".join(f.text() for f in failures),
         kind="task_failed",
         dag_id=getattr(ti, "dag_id", "") or getattr(dag_run, "dag_id", ""),
         run_id=getattr(ti, "run_id", "") or getattr(dag_run, "run_id", ""),
@@ -123,6 +143,16 @@ def task_alert(context: dict[str, Any]) -> Alert:
         error=first_lines(context.get("exception")) + _watched_dbt_error(context),
         log_url=_log_url(ti),
     )
+
+
+def _failed_dbt_tests(context: dict[str, Any]) -> list:
+    """For a task whose dbt tests failed: failing rows, owner and upstream loads (dbt_failures)."""
+    try:
+        from orchard.alerting.dbt_failures import for_task
+
+        return for_task(context)
+    except Exception:  # the alert still goes out with what the task itself knows
+        return []
 
 
 def _watched_dbt_error(context: dict[str, Any]) -> str:

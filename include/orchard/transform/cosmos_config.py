@@ -3,6 +3,7 @@ execution mode and the dbt vars that carry a run's data interval."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from cosmos import ExecutionConfig, ExecutionMode, ProfileConfig, ProjectConfig
@@ -46,6 +47,13 @@ class OrchardClickhouseProfileMapping(ClickhouseUserPasswordProfileMapping):
         return {self.get_env_var_name("password"): str(self.get_dbt_value("password") or "")}
 
 
+def cluster_profile_args() -> dict[str, Any]:
+    """On a ClickHouse cluster (ORCHARD_CLICKHOUSE_CLUSTER, as dbt/profiles.yml's `cluster` target): DDL
+    ON CLUSTER and, through dbt_project.yml, replicated engines and Distributed tables. Empty: one server."""
+    cluster = os.environ.get("ORCHARD_CLICKHOUSE_CLUSTER", "").strip()
+    return {"cluster": cluster, "custom_settings": {"insert_distributed_sync": 1}} if cluster else {}
+
+
 def profile_config(target: str | None = None) -> ProfileConfig:
     """The dbt profile generated from the Airflow connection, driver http (one port for everything)."""
     return ProfileConfig(
@@ -59,6 +67,7 @@ def profile_config(target: str | None = None) -> ProfileConfig:
                 "use_lw_deletes": True,
                 "connect_timeout": 10,
                 "send_receive_timeout": 3600,
+                **cluster_profile_args(),
             },
         ),
     )
