@@ -330,6 +330,19 @@ def env_cmd(_: argparse.Namespace) -> None:
             print(f"export {key}={json.dumps(value)}")
 
 
+def env_number(name: str, default: str, low: float, high: float | None = None) -> float:
+    """A numeric ORCHARD_* variable, or exit naming the variable, its value and what it takes."""
+    raw = os.environ.get(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (value > low and (high is None or value <= high)):  # also refuses nan and inf
+        bounds = f"greater than {low:g}" + (f" and at most {high:g}" if high is not None else "")
+        sys.exit(f"{name}={raw!r} is not a number {bounds}: set it to e.g. {default}, or unset it.")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -340,16 +353,21 @@ def main() -> None:
     sub.add_parser("status", help="which services run").set_defaults(func=status)
     sub.add_parser("env", help="print the Airflow environment as shell exports").set_defaults(func=env_cmd)
     run_parser = sub.add_parser("run", help="run orchard_nightly once and print a summary")
-    run_parser.add_argument("--scale", type=float, default=float(os.environ.get("ORCHARD_SCALE", "0.01")))
+    run_parser.add_argument(
+        "--scale", type=float, default=None, help="sample size, in (0, 1] (ORCHARD_SCALE)"
+    )
     run_parser.add_argument("--stop-warehouse", action="store_true", help="stop the warehouse afterwards")
     run_parser.add_argument(
         "--timeout",
         type=float,
-        default=float(os.environ.get("ORCHARD_RUN_TIMEOUT_S", "3600")),
+        default=None,
         help="seconds to wait for the run before stopping everything (default 3600)",
     )
     run_parser.set_defaults(func=run)
     args = parser.parse_args()
+    if args.command == "run":  # checked before anything starts, so a typo costs nothing
+        args.scale = args.scale or env_number("ORCHARD_SCALE", "0.01", 0, 1)
+        args.timeout = args.timeout or env_number("ORCHARD_RUN_TIMEOUT_S", "3600", 0)
     args.func(args)
 
 

@@ -9,12 +9,71 @@ from pathlib import Path
 
 import yaml
 
+FORMAT = (
+    "the Astro CLI format: `airflow:` with lists `connections` (conn_id, conn_type, conn_host, ...), "
+    "`pools` (pool_name, pool_slot) and `variables` (variable_name, variable_value)"
+)
+
+
+class SettingsFileError(ValueError):
+    """airflow_settings.yaml cannot be imported; the message names the entry and the fix."""
+
+
+def read_settings(path: Path) -> dict:
+    """The `airflow:` section, checked whole before anything is imported (a bad file changes nothing)."""
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise SettingsFileError(f"{path}: cannot be read ({exc.strerror}): create it in {FORMAT}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SettingsFileError(
+            f"{path}: not valid YAML{where} ({problem}): fix that line; nothing was imported"
+        ) from exc
+    data = loaded.get("airflow") if isinstance(loaded, dict) else None
+    if loaded is not None and not (isinstance(loaded, dict) and isinstance(data, dict | None)):
+        raise SettingsFileError(f"{path}: expected {FORMAT}; nothing was imported")
+    data = data or {}
+    required = {
+        "connections": ("conn_id",),
+        "pools": ("pool_name", "pool_slot"),
+        "variables": ("variable_name",),
+    }
+    for section, keys in required.items():
+        items = data.get(section) or []
+        if not isinstance(items, list):
+            raise SettingsFileError(f"{path}: airflow.{section} must be a list; expected {FORMAT}")
+        for number, item in enumerate(items, 1):
+            missing = [k for k in keys if not isinstance(item, dict) or item.get(k) in (None, "")]
+            if missing:
+                raise SettingsFileError(
+                    f"{path}: entry {number} of airflow.{section} lacks {', '.join(missing)}: add it "
+                    f"(expected {FORMAT}); nothing was imported"
+                )
+            if section == "pools" and not str(item["pool_slot"]).lstrip("-").isdigit():
+                raise SettingsFileError(
+                    f"{path}: pool {item['pool_name']!r} has pool_slot {item['pool_slot']!r}: give a whole "
+                    "number of slots, e.g. 4; nothing was imported"
+                )
+            extra = item.get("conn_extra") if section == "connections" else None
+            if isinstance(extra, str) and extra.strip():
+                try:
+                    json.loads(extra)
+                except ValueError as exc:
+                    raise SettingsFileError(
+                        f"{path}: conn_extra of connection {item['conn_id']!r} is neither a mapping nor JSON: "
+                        "write it as a YAML mapping (key: value lines); nothing was imported"
+                    ) from exc
+    return data
+
 
 def main(path: Path) -> None:
+    data = read_settings(path)
     from airflow.models import Connection, Pool, Variable
     from airflow.utils.session import create_session
 
-    data = (yaml.safe_load(path.read_text()) or {}).get("airflow", {}) or {}
     with create_session() as session:
         for item in data.get("connections") or []:
             extra = item.get("conn_extra")
@@ -51,4 +110,7 @@ def main(path: Path) -> None:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    main(Path(sys.argv[1]))
+    try:
+        main(Path(sys.argv[1]))
+    except SettingsFileError as exc:
+        sys.exit(str(exc))

@@ -199,7 +199,22 @@ class ClickHouseSettings:
 
     @classmethod
     def from_airflow_uri(cls, uri: str) -> ClickHouseSettings:
-        """Parse an Airflow connection URI (or its JSON form) for ClickHouse."""
+        """Parse an Airflow connection URI (or its JSON form) for ClickHouse; a malformed one is refused with
+        a message naming the fix (and never the URI, which holds the password)."""
+        try:
+            return cls._parse_airflow_uri(uri)
+        except (ValueError, TypeError, AttributeError) as exc:
+            problem = (
+                str(exc).splitlines()[0] if isinstance(exc, ValueError | TypeError) else type(exc).__name__
+            )
+            raise ValueError(
+                f"the {CLICKHOUSE_CONN_ID} connection (AIRFLOW_CONN_{CLICKHOUSE_CONN_ID.upper()}) is malformed "
+                f"({problem}): write it as clickhouse://user:password@host:8123/database or as Airflow's JSON "
+                'form {"conn_type": "generic", "host": ..., "port": 8123, "login": ..., "password": ...}'
+            ) from None
+
+    @classmethod
+    def _parse_airflow_uri(cls, uri: str) -> ClickHouseSettings:
         if uri.lstrip().startswith("{"):
             data = json.loads(uri)
             extra = data.get("extra") or {}

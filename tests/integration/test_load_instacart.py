@@ -141,6 +141,10 @@ def test_header_only_file_is_refused(load, ch, db, loaded, tmp_path):
     assert counts(ch, db) == loaded
 
 
+@pytest.mark.reliability(
+    fault="a source file whose header lacks a column",
+    behaviour="the load is refused naming the file, table and missing column; nothing loaded changes",
+)
 def test_header_mismatch_is_refused(load, ch, db, loaded, tmp_path):
     renamed = ORDERS_HEADER.replace("order_dow", "weekday") + "1,1,prior,1,2,8,\n"
     folder = write_instacart(tmp_path / "files", orders=renamed)
@@ -151,6 +155,10 @@ def test_header_mismatch_is_refused(load, ch, db, loaded, tmp_path):
     assert counts(ch, db) == loaded
 
 
+@pytest.mark.reliability(
+    fault="the warehouse is down when a load starts",
+    behaviour="the load fails naming host, port and `orchard warehouse start`; nothing loaded changes",
+)
 def test_unreachable_warehouse_names_host_port_and_fix(warehouse, ch, db, loaded, tmp_path):
     port = closed_port()
     nowhere = ClickHouseSettings(host="127.0.0.1", port=port)

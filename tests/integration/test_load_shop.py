@@ -159,6 +159,10 @@ def test_null_primary_key_is_quarantined(load, shop, ch, db):
     assert "ghost" in row[0][2]
 
 
+@pytest.mark.reliability(
+    fault="the shop database gains a column",
+    behaviour="the load adds the column to the raw table and reports it",
+)
 def test_new_column_in_the_source_is_added_and_reported(load, shop, ch, db):
     shop.day(0)
     load(shop.url, shop.interval(0))
@@ -171,6 +175,10 @@ def test_new_column_in_the_source_is_added_and_reported(load, shop, ch, db):
     assert shop_counts(ch, db)["users"] == 5
 
 
+@pytest.mark.reliability(
+    fault="a shop column changes to a type that would lose data",
+    behaviour="the load stops naming table, column and both types; nothing of that run is written",
+)
 def test_type_change_that_loses_data_is_refused(load, shop, ch, db):
     shop.day(0)
     load(shop.url, shop.interval(0))

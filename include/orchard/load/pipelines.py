@@ -78,6 +78,11 @@ def _is_connection_error(exc: BaseException) -> bool:
     return any(s in text for s in ("Connection refused", "Max retries exceeded", "NewConnectionError"))
 
 
+def _is_disk_full(exc: BaseException) -> bool:
+    text = str(exc)
+    return any(s in text for s in ("NOT_ENOUGH_SPACE", "No space left on device", "(CANNOT_WRITE_TO_FILE"))
+
+
 def _quarantine_resource(quarantine: Quarantine, loaded_at: datetime, load_id: str) -> Any:
     """Quarantined rows as a dlt resource; `load_id` is the load their table's rows belong to."""
     from orchard.load.contracts import add_load_columns, current_load_id
@@ -175,6 +180,12 @@ def _run_locked(
                 raise cause from None
             if _is_connection_error(exc):
                 raise WarehouseUnreachable(unreachable_message(settings, exc.exception)) from None
+            if _is_disk_full(exc):
+                raise LoadError(
+                    f"{source_name} load into {database} failed: the warehouse at {settings.describe()} is out of "
+                    "disk space. Free space on the warehouse's data volume (or give it a bigger one), then rerun "
+                    f"the load. ClickHouse said: {exc.exception}"
+                ) from None
             raise LoadError(
                 f"{source_name} load into {database} failed at step {exc.step}: {exc.exception}"
             ) from exc

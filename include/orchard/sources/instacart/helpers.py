@@ -107,6 +107,19 @@ def check_header(spec: FileSpec, path: Path, header: list[str]) -> list[str]:
     return [c for c in header if c not in spec.columns]
 
 
+def check_drop_folder(folder: Path) -> None:
+    """Refuse a daily drop folder holding a file the source does not know: a renamed or stray file would
+    otherwise be skipped without a word (and a day's data with it)."""
+    known = {spec.file for spec in FILES}
+    extra = sorted(p.name for p in folder.iterdir() if p.name not in known and not p.name.startswith("."))
+    if extra:
+        raise SourceDataError(
+            f"Unexpected file(s) {', '.join(extra)} in the daily drop folder {folder}: it may hold only "
+            f"{', '.join(sorted(known))}. Rename a file to its expected name, or move the others out; "
+            "nothing was loaded."
+        )
+
+
 def preflight(data_dir: Path, specs: tuple[FileSpec, ...] = FILES) -> dict[str, list[str]]:
     """Check every file before anything is loaded; returns the header of each table's file."""
     headers = {}

@@ -10,7 +10,7 @@ from orchard.load.contracts import Quarantine
 from orchard.load.pipelines import resolve_interval, run_pipeline
 from orchard.load.report import LoadReport
 
-from .helpers import preflight
+from .helpers import check_drop_folder, preflight
 from .settings import DATASET_NAME, DEFAULT_DIR, FILES
 from .source import instacart
 
@@ -32,6 +32,7 @@ def run_instacart(
     folder = Path(data_dir or DEFAULT_DIR)
     if bounds and (folder / bounds[0].date().isoformat()).is_dir():
         folder = folder / bounds[0].date().isoformat()
+        check_drop_folder(folder)
     database = database or DATASET_NAME
     preflight(folder, tuple(s for s in FILES if tables is None or s.table in tables))
 

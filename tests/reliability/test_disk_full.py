@@ -1,0 +1,97 @@
+"""The warehouse's disk fills up during a load: a real size-limited filesystem (tmpfs, mounted as root)
+holds a warehouse's data path, and a filler file leaves it almost no room."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+from load_fixtures import INSTACART_ROWS, write_instacart
+
+from orchard.load.report import LoadError
+from orchard.settings import ClickHouseSettings
+from orchard.sources.instacart.pipeline import run_instacart
+from orchard.warehouse.client import get_client
+from orchard_dev.instacart_sample.generator import write_sample
+
+pytestmark = pytest.mark.integration
+
+
+def checksums(ch, db: str) -> dict[str, tuple[int, int]]:
+    tables = ch.query("SELECT name FROM system.tables WHERE database = %(db)s", parameters={"db": db})
+    return {
+        name: tuple(
+            ch.query(f"SELECT count(), groupBitXor(cityHash64(*)) FROM `{db}`.`{name}`").result_rows[0]
+        )
+        for (name,) in tables.result_rows
+    }
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 96 MiB tmpfs; unmounted afterwards (whatever runs on it must be stopped first)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a size-limited filesystem needs root (CI runs as root)")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(mount)], check=True)
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(mount, leave_bytes: int) -> None:
+    """Take all but `leave_bytes` of the filesystem with one file."""
+    free = shutil.disk_usage(mount).free
+    with (mount / "filler").open("wb") as handle:
+        handle.truncate(0)
+        chunk = b"\0" * (1 << 20)
+        remaining = max(free - leave_bytes, 0)
+        while remaining > 0:
+            remaining -= handle.write(chunk[: min(len(chunk), remaining)])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the embedded warehouse answers 200 to a streamed INSERT that wrote nothing (NOT_ENOUGH_SPACE), so "
+    "dlt swaps the empty staging tables in: every raw table of the source is left empty",
+)
+@pytest.mark.reliability(
+    fault="the warehouse's disk fills up while loading",
+    behaviour="the load fails saying the warehouse is out of disk space and how to recover; the warehouse "
+    "keeps serving what it had; the rerun after freeing space loads every row",
+)
+def test_disk_full_during_a_load(start_warehouse, small_disk, tmp_path):
+    server = start_warehouse(small_disk / "data")
+    settings = ClickHouseSettings(port=server.port)
+    db = f"raw_instacart_d{uuid.uuid4().hex[:8]}"
+    ch = get_client(settings)
+    try:
+        run_instacart(
+            write_instacart(tmp_path / "small"), settings=settings, database=db, pipelines_dir=tmp_path / "d"
+        )
+        before = checksums(ch, db)
+        assert {t: before[t][0] for t in INSTACART_ROWS} == INSTACART_ROWS
+
+        big = tmp_path / "big"
+        write_sample(big, 0.01, 0)
+        fill(small_disk, leave_bytes=128 << 10)
+        with pytest.raises(LoadError) as err:
+            run_instacart(big, settings=settings, database=db, pipelines_dir=tmp_path / "d")
+        message = str(err.value)
+        assert "out of disk space" in message and "Free space on the warehouse's data volume" in message
+        assert db in message
+
+        assert server.proc.poll() is None, "the warehouse died"
+        assert checksums(ch, db) == before  # still served, unchanged
+
+        (small_disk / "filler").unlink()
+        report = run_instacart(big, settings=settings, database=db, pipelines_dir=tmp_path / "d")
+        assert report.rows["orders"] == ch.command(f"SELECT count() FROM `{db}`.orders")
+        assert ch.command(f"SELECT count() FROM `{db}`.orders") > INSTACART_ROWS["orders"]
+    finally:
+        ch.close()
+        server.stop()
