@@ -10,6 +10,7 @@ Usage: scripts/lint_sql.py [PATH ...]   (paths in dbt/; default: models snapshot
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -42,7 +43,9 @@ def main() -> int:
         proc = lifecycle.spawn(Path(tmp) / "warehouse", "127.0.0.1", port, log)
         try:
             lifecycle.wait_ready(proc, "127.0.0.1", port, log)
-            return sqlfluff(paths, {**os.environ, **ClickHouseSettings(port=port).env()})
+            # the throwaway server and dbt agree on the password: the given one, else the generated one
+            throwaway = dataclasses.replace(settings, host="127.0.0.1", port=port)
+            return sqlfluff(paths, {**os.environ, **throwaway.env()})
         finally:
             proc.terminate()
             proc.wait(timeout=30)
