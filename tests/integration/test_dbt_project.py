@@ -298,7 +298,7 @@ def test_a_daily_instacart_drop_reaches_the_order_line_fact(dbt, ch):
     results = dbt(
         "build", "--select", "+fct_grocery_order_lines", "fct_grocery_orders", vars=window, check=False
     )
-    assert not not_green(results), results["output"]  # same_keys_as on the fact among them
+    assert not not_green(results), results["output"]
     raw_lines = ch.query(
         f"select uniqExact(order_id, product_id) from (select order_id, product_id from "
         f"{RAW_INSTACART}.order_products_prior union all select order_id, product_id from "
