@@ -5,11 +5,9 @@ select
     sum(purchases) as purchases,
     round(sum(volume_share), 3) as volume_share,
     round(avg(reorder_rate), 3) as avg_reorder_rate,
-    arraySlice(groupArray(product_name), 1, 20) as top_products
-from (
-    select *
-    from {{ ref('rpt_grocery_product_performance') }}
-    order by rank_overall
-)
+    -- sorted by rank inside the aggregate: groupArray does not keep a subquery's order
+    arraySlice(arrayMap(ranked -> ranked.2, arraySort(groupArray((rank_overall, product_name)))), 1, 20)
+        as top_products
+from {{ ref('rpt_grocery_product_performance') }}
 group by abc_class
 order by abc_class

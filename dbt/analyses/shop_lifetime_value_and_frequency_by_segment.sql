@@ -7,5 +7,4 @@ select
     round(avg_orders_per_30_days, 2) as avg_orders_per_30_days,
     round(revenue_share, 3) as revenue_share
 from {{ ref('rpt_shop_customer_segments') }}
-where segment != 'top_20_percent'
 order by avg_lifetime_value desc

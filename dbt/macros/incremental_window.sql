@@ -1,14 +1,15 @@
 {#-
-    The slice an incremental run rebuilds: [data_interval_start, data_interval_end) on `column`, taken
-    from the vars Airflow fills from the run's data interval, so a backfill of a date rebuilds that date.
-    Without the vars, on the first build and on --full-refresh: everything.
+    The slice an incremental shop model rebuilds: the rows loaded since its last build, found by load time
+    (the `_loaded_at` dlt stamps on every row it writes), not by business time or by Airflow's data interval.
+    A row loaded late (created days ago, loaded now), a backfill of a past day, or an intraday load between two
+    nightlies all carry a new load time, so the next build picks them up whatever interval it runs for; `>=`
+    re-reads the last load once more, which delete+insert on the unique key makes harmless (no duplicates).
+    The high-water mark is the newest `loaded_at` already in the model, so a crashed run just leaves it where it
+    was and the next one redoes the work. On the first build and on --full-refresh: everything.
 -#}
-{% macro incremental_window(column) -%}
-    {%- set start = var('data_interval_start') -%}
-    {%- set end = var('data_interval_end') -%}
-    {%- if is_incremental() and start -%}
-        {{ column }} >= parseDateTime64BestEffort('{{ start }}', 6, 'UTC')
-        {%- if end %} and {{ column }} < parseDateTime64BestEffort('{{ end }}', 6, 'UTC'){% endif %}
+{% macro loaded_since_last_build(column='loaded_at') -%}
+    {%- if is_incremental() -%}
+        {{ column }} >= (select max(loaded_at) from {{ this }})
     {%- else -%}
         1 = 1
     {%- endif -%}

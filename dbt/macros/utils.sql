@@ -59,3 +59,8 @@
     {{ return(['page_view', 'add_to_cart', 'checkout', 'package_shipped', 'signup_started', 'account_created',
                'profile_completed']) }}
 {%- endmacro %}
+
+{#- The shop's reporting day of a UTC timestamp: days, weeks and months are counted in var shop_timezone. -#}
+{% macro shop_date(column) -%}
+    toDate({{ column }}, '{{ var("shop_timezone") }}')
+{%- endmacro %}

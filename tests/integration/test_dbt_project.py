@@ -12,64 +12,31 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from orchard.settings import DBT_PROJECT_DIR
 
+sys.path.insert(0, str(Path(__file__).parent))  # the dbt runner beside this file
+from dbt_runner import DBT, Dbt, not_green, statuses, write_instacart_drop  # noqa: E402
+
 pytestmark = pytest.mark.integration
 
 RAW_INSTACART = "dbt_test_raw_instacart"
 RAW_SHOP = "dbt_test_raw_shop"
 FIRST_DAY = date(2026, 1, 20)
-DBT = Path(sys.executable).parent / "dbt"
 
 
-class Dbt:
-    """Runs the dbt CLI on the project with the ci target; artifacts go to a temporary folder."""
+class ShopDbt(Dbt):
+    """The dbt runner, plus the shop database it can advance a day at a time."""
 
     def __init__(self, root: Path, pipelines: Path, shop_url: str):
-        self.root = root
+        super().__init__(root, RAW_INSTACART, RAW_SHOP)
         self.pipelines = pipelines
         self.shop_url = shop_url
         self.day = FIRST_DAY
-
-    def __call__(self, *args: str, vars: dict | None = None, check: bool = True) -> dict:
-        all_vars = {"raw_instacart_database": RAW_INSTACART, "raw_shop_database": RAW_SHOP, **(vars or {})}
-        cmd = [
-            str(DBT),
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target",
-            "ci",
-            "--target-path",
-            str(self.root / "target"),
-            "--log-path",
-            str(self.root / "logs"),
-            "--vars",
-            json.dumps(all_vars),
-        ]
-        proc = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "DO_NOT_TRACK": "1", "ORCHARD_DBT_SCHEMA": "ci"},
-        )
-        # `dbt source freshness` writes its results to sources.json, every other command to run_results.json
-        artifact = "sources.json" if args[:2] == ("source", "freshness") else "run_results.json"
-        results_file = self.root / "target" / artifact
-        results = json.loads(results_file.read_text()) if results_file.exists() else {"results": []}
-        results_file.unlink(missing_ok=True)
-        results["returncode"] = proc.returncode
-        results["output"] = proc.stdout[-6000:] + proc.stderr[-2000:]
-        if check and proc.returncode != 0:
-            raise AssertionError(f"dbt {' '.join(args)} failed:\n{results['output']}")
-        return results
 
     def advance_shop(self, days: int = 1) -> None:
         """Simulate the shop up to `days` more days and load each new day, as the nightly DAG does."""
@@ -82,21 +49,8 @@ class Dbt:
             run_shop(self.shop_url, day=self.day, database=RAW_SHOP, pipelines_dir=self.pipelines)
 
 
-def statuses(results: dict) -> dict[str, str]:
-    return {r["unique_id"]: r["status"] for r in results["results"]}
-
-
-def not_green(results: dict) -> dict[str, str]:
-    """Nodes that did not succeed or pass; exposures are only recorded (no-op)."""
-    return {
-        uid: s
-        for uid, s in statuses(results).items()
-        if s not in ("success", "pass") and not (uid.startswith("exposure.") and s == "no-op")
-    }
-
-
 @pytest.fixture(scope="module")
-def dbt(warehouse, tmp_path_factory) -> Dbt:
+def dbt(warehouse, tmp_path_factory) -> ShopDbt:
     from orchard.sources.instacart.pipeline import run_instacart
     from orchard.sources.shop.pipeline import run_shop
     from orchard_dev.instacart_sample.generator import write_sample
@@ -108,7 +62,7 @@ def dbt(warehouse, tmp_path_factory) -> Dbt:
     simulate(shop_url, FIRST_DAY)
     run_instacart(root / "instacart", database=RAW_INSTACART, pipelines_dir=root / "pipelines")
     run_shop(shop_url, database=RAW_SHOP, pipelines_dir=root / "pipelines")
-    return Dbt(root, root / "pipelines", shop_url)
+    return ShopDbt(root, root / "pipelines", shop_url)
 
 
 def test_build_passes_with_zero_errors_and_runs_unit_tests(dbt):
@@ -229,38 +183,68 @@ def test_incremental_days_equal_a_full_refresh(dbt, ch):
         assert full == incremental[model], f"{model}: incremental runs differ from a full refresh"
 
 
-def test_a_window_only_touches_its_slice(dbt, ch):
-    # a run for a day with no data leaves the table as it is (nothing deleted, nothing added)
+def test_a_run_with_nothing_new_loaded_changes_nothing(dbt, ch):
+    # whatever interval it runs for, a build with no new loads leaves the table as it is (nothing deleted or added)
     before = ch.query("select count(), max(created_at) from ci_marts.fct_shop_events").result_rows[0]
     empty_day = {"data_interval_start": "2020-01-01", "data_interval_end": "2020-01-02"}
     dbt("run", "--select", "fct_shop_events", vars=empty_day)
     assert ch.query("select count(), max(created_at) from ci_marts.fct_shop_events").result_rows[0] == before
 
 
-def test_source_freshness_fails_when_loads_stop(dbt, ch):
-    fresh = dbt("source", "freshness")
-    assert statuses(fresh)["source.orchard.shop.orders"] == "pass"
-    assert set(statuses(fresh).values()) == {"pass"}, fresh["output"]
+def shift_loads(ch, table: str, column: str, hours: int) -> None:
     ch.command(
-        f"alter table {RAW_SHOP}.orders update _loaded_at = _loaded_at - interval 3 day where 1 "
+        f"alter table {RAW_SHOP}.{table} update {column} = {column} + interval {hours} hour where 1 "
         "settings mutations_sync = 2"
     )
-    stale = dbt("source", "freshness", check=False)
+
+
+def test_freshness_means_the_load_ran_not_that_a_table_changed(dbt, ch):
+    fresh = dbt("source", "freshness")
+    assert set(statuses(fresh).values()) == {"pass"}, fresh["output"]
+    # promos nobody touched for three days: the shop load still ran, so the table is fresh
+    shift_loads(ch, "promos", "_loaded_at", -72)
+    try:
+        quiet = dbt("source", "freshness", check=False)
+        assert statuses(quiet)["source.orchard.shop.promos"] == "pass", quiet["output"]
+        assert quiet["returncode"] == 0
+        # the loads themselves stopped three days ago: every shop table is stale
+        shift_loads(ch, "_dlt_loads", "inserted_at", -72)
+        stale = dbt("source", "freshness", check=False)
+        shift_loads(ch, "_dlt_loads", "inserted_at", 72)
+    finally:
+        shift_loads(ch, "promos", "_loaded_at", 72)
     assert stale["returncode"] != 0
     assert statuses(stale)["source.orchard.shop.orders"] == "error"
-    # the on-run-end hook recorded both checks in the ops database
+    assert statuses(stale)["source.orchard.shop.promos"] == "error"
+    # the on-run-end hook recorded the checks in the ops database, and the ops mart says which met the SLA
     recorded = ch.query(
         "select status, count() from ci_ops.dbt_node_results "
         "where command = 'freshness' and unique_id = 'source.orchard.shop.orders' group by status"
     ).result_rows
-    assert dict(recorded) == {"pass": 1, "error": 1}
-    ch.command(
-        f"alter table {RAW_SHOP}.orders update _loaded_at = _loaded_at + interval 3 day where 1 "
-        "settings mutations_sync = 2"
-    )
+    assert dict(recorded) == {"pass": 2, "error": 1}
+    dbt("run", "--select", "rpt_ops_source_freshness")
+    sla = ch.query(
+        "select status, met_sla, breached_sla from ci_ops.rpt_ops_source_freshness "
+        "where source_table = 'shop.orders' group by all"
+    ).result_rows
+    assert sorted(sla) == [("error", False, True), ("pass", True, False)]
 
 
-def test_broken_source_rows_fail_the_right_tests(dbt, ch):
+def test_ops_marts_flag_sla_breaches(dbt, ch):
+    dbt("run", "--select", "rpt_ops_model_durations", "rpt_ops_test_pass_rates")
+    met = ch.query("select countIf(not met_sla), count() from ci_ops.rpt_ops_model_durations").result_rows[0]
+    assert met[1] > 0 and met[0] < met[1]
+    # with a target no build can meet, every model breaches it
+    dbt("run", "--select", "rpt_ops_model_durations", vars={"sla_build_seconds": 0})
+    breached = ch.query(
+        "select countIf(breached_duration_sla), count() from ci_ops.rpt_ops_model_durations"
+    ).result_rows[0]
+    assert breached[0] == breached[1] > 0
+    targets = ch.query("select distinct sla_pass_rate from ci_ops.rpt_ops_test_pass_rates").result_rows
+    assert targets == [(1.0,)]
+
+
+def test_bad_rows_are_reported_by_the_dq_mart_in_the_same_build(dbt, ch):
     ch.command(
         f"insert into {RAW_SHOP}.events (event_id, session_id, user_id, page_url, event_type, order_id, "
         "product_id, created_at, updated_at, _loaded_at, _dlt_load_id) "
@@ -271,15 +255,20 @@ def test_broken_source_rows_fail_the_right_tests(dbt, ch):
     try:
         results = dbt("build", "--select", "stg_shop__events", "stg_instacart__orders", check=False)
         assert results["returncode"] != 0
-        failed = sorted(uid.split(".")[2] for uid, s in statuses(results).items() if s in ("fail", "error"))
-        # exactly the tests that guard against these rows fail (a repeated order also repeats its number);
-        # every other test on those models still passes
-        assert [name[:40] for name in failed] == [
-            "accepted_values_stg_shop__events_event_t",
+        by_status: dict[str, list[str]] = {}
+        for uid, status in statuses(results).items():
+            by_status.setdefault(status, []).append(uid.split(".")[2][:40])
+        # an unknown event type stops the build; a repeated order (which also repeats its number) is reported
+        assert sorted(by_status.get("fail", []) + by_status.get("error", [])) == [
+            "accepted_values_stg_shop__events_event_t"
+        ], by_status
+        assert sorted(by_status["warn"]) == [
             "assert_order_numbers_are_consecutive",
             "unique_stg_instacart__orders_order_id",
-        ], failed
-        dbt("run", "--select", "rpt_grocery_data_quality")
+        ], by_status
+        # one build, as the nightly runs it: the warnings do not skip the mart, which shows the duplicate
+        build = dbt("build", "--select", "+rpt_grocery_data_quality")
+        assert not [uid for uid, s in statuses(build).items() if s == "skipped"], build["output"]
         status = ch.query(
             "select status, failed_rows from ci_marts.rpt_grocery_data_quality "
             "where check_name = 'orders_duplicate_id'"
@@ -288,6 +277,39 @@ def test_broken_source_rows_fail_the_right_tests(dbt, ch):
     finally:
         ch.command(f"delete from {RAW_SHOP}.events where event_id = 'broken-event'")
         ch.command(f"optimize table {RAW_INSTACART}.orders final deduplicate")
+
+
+def test_a_daily_instacart_drop_reaches_the_order_line_fact(dbt, ch):
+    from orchard.sources.instacart.pipeline import run_instacart
+
+    # the nightly for a day with a drop: a full extract with two more customers, built with that day's window
+    day = date(2026, 2, 1)
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    write_instacart_drop(dbt.root / "instacart", day, new_users=2)
+    run_instacart(
+        dbt.root / "instacart",
+        (start, start + timedelta(days=1)),
+        database=RAW_INSTACART,
+        pipelines_dir=dbt.pipelines,
+    )
+    window = {
+        "data_interval_start": start.isoformat(),
+        "data_interval_end": (start + timedelta(days=1)).isoformat(),
+    }
+    results = dbt(
+        "build", "--select", "+fct_grocery_order_lines", "fct_grocery_orders", vars=window, check=False
+    )
+    assert not not_green(results), results["output"]
+    raw_lines = ch.query(
+        f"select uniqExact(order_id, product_id) from (select order_id, product_id from "
+        f"{RAW_INSTACART}.order_products_prior union all select order_id, product_id from "
+        f"{RAW_INSTACART}.order_products_train)"
+    ).result_rows[0][0]
+    assert ch.query("select count() from ci_marts.fct_grocery_order_lines").result_rows[0][0] == raw_lines
+    newest = ch.query(
+        "select basket_size from ci_marts.fct_grocery_orders order by order_id desc limit 4"
+    ).result_rows
+    assert newest == [(2,)] * 4
 
 
 def test_docs_generate(dbt):

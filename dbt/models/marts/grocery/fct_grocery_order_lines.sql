@@ -1,19 +1,19 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['order_id', 'product_id'],
+        materialized='table',
         order_by='(order_id, product_id)',
     )
 }}
 
 -- One row per product in an order (prior and train lines), denormalised with the order and product keys.
--- Incremental on the load time: a run rebuilds the lines loaded in its data interval.
+-- A table, not an incremental model: every Instacart load (a daily drop too) is a full extract that replaces
+-- the raw tables and stamps every row with the load time, so no window can tell new lines from old ones;
+-- finding the changed lines would read every line anyway, which is what rebuilding costs. Not partitioned:
+-- Instacart lines carry no date, and no other column prunes the queries that read them.
 with
 
 lines as (
     select * from {{ ref('int_grocery__order_lines') }}
-    where {{ incremental_window('loaded_at') }}
 ),
 
 orders as (

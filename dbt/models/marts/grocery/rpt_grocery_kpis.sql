@@ -1,7 +1,8 @@
 {{ config(order_by='kpi_name') }}
 
 -- Business KPIs against their targets (seed grocery_kpi_targets). A KPI is ON_TARGET when it meets its
--- target in the good direction, AT_RISK within the tolerance (a fraction of the target), OFF_TARGET beyond.
+-- target in the good direction, AT_RISK within the tolerance (a fraction of the target), OFF_TARGET beyond;
+-- NO_DATA without a value, NO_TARGET when the seed has no row for it.
 {# (KPI name, relation, expression): one row per KPI #}
 {% set kpis = [
     ('avg_basket_size', 'orders', 'avgIf(basket_size, basket_size > 0)'),
@@ -51,6 +52,7 @@ final as (
         targets.tolerance as tolerance,
         multiIf(
             measured.value is null or isNaN(measured.value), 'NO_DATA',
+            targets.kpi_name is null, 'NO_TARGET',
             targets.direction = 'higher' and measured.value >= targets.target, 'ON_TARGET',
             targets.direction = 'lower' and measured.value <= targets.target, 'ON_TARGET',
             targets.direction = 'higher' and measured.value >= targets.target * (1 - targets.tolerance), 'AT_RISK',
@@ -58,7 +60,9 @@ final as (
             'OFF_TARGET'
         ) as status
     from measured
-    inner join targets on measured.kpi_name = targets.kpi_name
+    -- a KPI without a target row is still shown (NO_TARGET), not silently dropped
+    left join targets on measured.kpi_name = targets.kpi_name
+    settings join_use_nulls = 1
 )
 
 select * from final

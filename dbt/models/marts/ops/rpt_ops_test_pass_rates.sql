@@ -1,6 +1,7 @@
 {{ config(order_by='(run_date, target_name)') }}
 
--- Data and unit test outcomes per day and target, from the dbt run artifacts in the ops database.
+-- Data and unit test outcomes per day and target, from the dbt run artifacts in the ops database, against the
+-- SLA: a pass rate of at least var sla_test_pass_rate (warnings count as passes: they are reported, not failed).
 with
 
 results as (
@@ -24,7 +25,10 @@ final as (
         countIf(status = 'pass') as passed,
         countIf(status = 'warn') as warned,
         countIf(status in ('fail', 'error')) as failed,
-        countIf(status = 'pass') / count(*) as pass_rate
+        countIf(status = 'pass') / count(*) as pass_rate,
+        toFloat64({{ var('sla_test_pass_rate') }}) as sla_pass_rate,
+        (passed + warned) / tests_run < sla_pass_rate as breached_sla,
+        not breached_sla as met_sla
     from tests
     group by run_date, target_name
 )

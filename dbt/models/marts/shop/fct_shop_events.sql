@@ -9,12 +9,23 @@
 }}
 
 -- One row per event, attributed to the session's user (so events before signup count for the user too).
--- Incremental on created_at: a run rebuilds the events of its data interval.
+-- Incremental by load time: a run rebuilds every event of each session that got an event loaded since the
+-- last build, so a late event is never skipped and a session that straddles two runs gets its user everywhere.
 with
 
-events as (
+all_events as (
     select * from {{ ref('stg_shop__events') }}
-    where {{ incremental_window('created_at') }}
+),
+
+touched_sessions as (
+    select distinct session_id
+    from all_events
+    where {{ loaded_since_last_build('loaded_at') }}
+),
+
+events as (
+    select * from all_events
+    where session_id in (select session_id from touched_sessions)
 ),
 
 sessions as (
@@ -32,7 +43,8 @@ final as (
         events.order_id as order_id,
         events.product_id as product_id,
         events.created_at as created_at,
-        toDate(events.created_at) as event_date
+        {{ shop_date('events.created_at') }} as event_date,
+        events.loaded_at as loaded_at
     from events
     left join sessions on events.session_id = sessions.session_id
     settings join_use_nulls = 1

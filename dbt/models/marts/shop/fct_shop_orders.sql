@@ -9,12 +9,13 @@
 }}
 
 -- One row per shop order with its money, items, promo, destination and fulfilment phases.
--- Incremental on updated_at: a run rebuilds the orders that changed in its data interval.
+-- Incremental by load time: a run rebuilds every order whose row, items, events, address or promo were loaded
+-- since the last build, so late rows and changes to what an order shows are never skipped.
+-- depends_on: {{ ref('stg_shop__events') }} (read only on incremental runs, so dbt must be told at parse time)
 with
 
-orders as (
+all_orders as (
     select * from {{ ref('stg_shop__orders') }}
-    where {{ incremental_window('updated_at') }}
 ),
 
 items as (
@@ -27,6 +28,21 @@ addresses as (
 
 promos as (
     select * from {{ ref('stg_shop__promos') }}
+),
+
+orders as (
+    select * from all_orders
+    {% if is_incremental() -%}
+    where
+        {{ loaded_since_last_build('loaded_at') }}
+        or order_id in (select order_id from items where {{ loaded_since_last_build('loaded_at') }})
+        or order_id in (
+            select order_id from {{ ref('stg_shop__events') }}
+            where order_id is not null and {{ loaded_since_last_build('loaded_at') }}
+        )
+        or address_id in (select address_id from addresses where {{ loaded_since_last_build('loaded_at') }})
+        or promo_id in (select promo_id from promos where {{ loaded_since_last_build('loaded_at') }})
+    {%- endif %}
 ),
 
 fulfilment as (
@@ -60,7 +76,7 @@ final as (
         orders.shipping_service as shipping_service,
         orders.tracking_id as tracking_id,
         orders.created_at as created_at,
-        toDate(orders.created_at) as created_date,
+        {{ shop_date('orders.created_at') }} as created_date,
         fulfilment.shipped_at as shipped_at,
         orders.estimated_delivery_at as estimated_delivery_at,
         orders.delivered_at as delivered_at,
@@ -68,7 +84,8 @@ final as (
         fulfilment.hours_in_transit as hours_in_transit,
         fulfilment.hours_to_deliver as hours_to_deliver,
         fulfilment.is_late as is_late,
-        orders.updated_at as updated_at
+        orders.updated_at as updated_at,
+        orders.loaded_at as loaded_at
     from orders
     left join order_items on orders.order_id = order_items.order_id
     left join addresses on orders.address_id = addresses.address_id

@@ -32,17 +32,19 @@ final as (
         country,
         segment,
         signed_up_at,
-        toStartOfMonth(signed_up_at) as signup_month,
+        toStartOfMonth({{ shop_date('signed_up_at') }}) as signup_month,
         first_order_at,
         last_order_at,
         orders,
         lifetime_value,
         avg_order_value,
         avg_basket_units,
-        -- orders per 30 days between the first and the last order (a window of at least 30 days)
+        -- n orders over a span make n - 1 intervals: repeat orders per 30 days of that span (at least a day, so
+        -- two orders on one day do not divide by zero); null for prospects and one-time buyers, who have no
+        -- interval to measure
         if(
-            orders = 0, 0,
-            orders / greatest(dateDiff('day', first_order_at, last_order_at), 30) * 30
+            orders < 2, null,
+            (orders - 1) / greatest(dateDiff('second', first_order_at, last_order_at) / 86400, 1) * 30
         ) as orders_per_30_days,
         value_rank,
         orders > 0 and value_rank <= ceil(buying_customers * 0.2) as is_top_20_percent,

@@ -9,7 +9,7 @@ customers as (
 
 signups as (
     select
-        toStartOfMonth(signed_up_at) as month,
+        toStartOfMonth({{ shop_date('signed_up_at') }}) as month,
         count(*) as new_signups
     from customers
     where signed_up_at is not null
@@ -18,7 +18,7 @@ signups as (
 
 first_orders as (
     select
-        toStartOfMonth(first_order_at) as month,
+        toStartOfMonth({{ shop_date('first_order_at') }}) as month,
         count(*) as new_buyers
     from customers
     where first_order_at is not null

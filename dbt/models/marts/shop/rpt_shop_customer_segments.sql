@@ -1,7 +1,7 @@
 {{ config(order_by='segment') }}
 
--- Per customer segment (and for the top 20% by value): customers, revenue and its share, lifetime value,
--- purchase frequency and basket size.
+-- Per customer segment: customers, revenue and its share, lifetime value, purchase frequency and basket size.
+-- Segments partition the customers, so shares sum to 1; the top 20% by value is a flag in rpt_shop_customer_360.
 with
 
 customers as (
@@ -15,21 +15,10 @@ grouped as (
         sum(toFloat64(lifetime_value)) as revenue,
         avg(toFloat64(lifetime_value)) as avg_lifetime_value,
         avg(orders) as avg_orders,
-        avgIf(orders_per_30_days, orders > 0) as avg_orders_per_30_days,
+        avg(orders_per_30_days) as avg_orders_per_30_days,
         avgIf(avg_basket_units, orders > 0) as avg_basket_units
     from customers
     group by segment
-    union all
-    select
-        'top_20_percent' as segment,
-        count(*) as customers,
-        sum(toFloat64(lifetime_value)) as revenue,
-        avg(toFloat64(lifetime_value)) as avg_lifetime_value,
-        avg(orders) as avg_orders,
-        avgIf(orders_per_30_days, orders > 0) as avg_orders_per_30_days,
-        avgIf(avg_basket_units, orders > 0) as avg_basket_units
-    from customers
-    where is_top_20_percent
 ),
 
 final as (

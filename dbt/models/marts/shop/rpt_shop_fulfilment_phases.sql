@@ -1,7 +1,8 @@
 {{ config(order_by='(dimension, dimension_value)') }}
 
 -- How long each fulfilment phase takes (placed -> shipped -> delivered), by product, promo and shipping
--- service. An order counts once for every product in it.
+-- service. An order counts once for every product in it. A phase's averages and medians cover the orders that
+-- finished it; orders_not_yet_shipped and orders_in_transit count the ones still in it.
 with
 
 fulfilment as (
@@ -45,6 +46,9 @@ final as (
         count(*) as orders,
         countIf(shipped_at is not null) as shipped_orders,
         countIf(delivered_at is not null) as delivered_orders,
+        -- the averages below cover finished phases only: these say how many orders they leave out
+        countIf(shipped_at is null) as orders_not_yet_shipped,
+        countIf(shipped_at is not null and delivered_at is null) as orders_in_transit,
         round(avg(hours_to_ship), 2) as avg_hours_to_ship,
         round(median(hours_to_ship), 2) as median_hours_to_ship,
         round(avg(hours_in_transit), 2) as avg_hours_in_transit,

@@ -10,8 +10,10 @@ versions as (
 
 bounds as (
     select
-        assumeNotNull(toMonday(min(dbt_valid_from))) as first_week,
-        assumeNotNull(toMonday(greatest(max(dbt_valid_from), max(coalesce(dbt_valid_to, dbt_valid_from))))) as last_week
+        assumeNotNull(toMonday({{ shop_date('min(dbt_valid_from)') }})) as first_week,
+        assumeNotNull(
+            toMonday({{ shop_date('greatest(max(dbt_valid_from), max(coalesce(dbt_valid_to, dbt_valid_from)))') }})
+        ) as last_week
     from versions
 ),
 
@@ -22,7 +24,9 @@ weeks as (
                 week_offset -> first_week + toIntervalWeek(week_offset),
                 range(toUInt64(dateDiff('week', first_week, last_week) + 1))
             )
-        ) as week_start
+        ) as week_start,
+        -- a week ends at the shop's Monday midnight, not UTC's
+        toDateTime64(week_start + 7, 6, '{{ var("shop_timezone") }}') as week_end
     from bounds
 ),
 
@@ -37,8 +41,8 @@ product_weeks as (
     from versions
     cross join weeks
     where
-        versions.dbt_valid_from < toDateTime64(weeks.week_start + 7, 6, 'UTC')
-        and (versions.dbt_valid_to is null or versions.dbt_valid_to >= toDateTime64(weeks.week_start + 7, 6, 'UTC'))
+        versions.dbt_valid_from < weeks.week_end
+        and (versions.dbt_valid_to is null or versions.dbt_valid_to >= weeks.week_end)
 ),
 
 final as (

@@ -35,7 +35,7 @@ session_products as (
 
 steps as (
     select
-        toMonday(session_products.viewed_at) as week_start,
+        toMonday({{ shop_date('session_products.viewed_at') }}) as week_start,
         session_products.product_id as product_id,
         session_products.viewed as viewed,
         session_products.viewed and session_products.added_to_cart as added_to_cart,

@@ -1,3 +1,5 @@
+{{ config(severity='warn') }}  -- reported by rpt_grocery_data_quality (orders_non_consecutive_number)
+
 -- Every user's orders are numbered 1..n without gaps or repeats; returns the users that break it.
 select
     user_id,

@@ -1,0 +1,125 @@
+"""For the dbt integration tests: runs the real dbt CLI on Orchard's project (target ci, raw data read from the
+databases a test loaded through the vars raw_instacart_database / raw_shop_database, artifacts in a temporary
+folder), and writes daily Instacart drops."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from orchard.settings import DBT_PROJECT_DIR
+
+DBT = Path(sys.executable).parent / "dbt"
+INSTACART_FILES = (
+    "aisles.csv",
+    "departments.csv",
+    "products.csv",
+    "orders.csv",
+    "order_products__prior.csv",
+    "order_products__train.csv",
+)
+
+
+class Dbt:
+    """`dbt(*args, vars=...)` runs one dbt command and returns its run results (plus returncode and output)."""
+
+    def __init__(self, root: Path, raw_instacart: str, raw_shop: str, schema: str = "ci"):
+        self.root = root
+        self.raw_instacart = raw_instacart
+        self.raw_shop = raw_shop
+        self.schema = schema  # the databases are <schema>_marts, <schema>_staging, ...
+
+    def __call__(self, *args: str, vars: dict | None = None, check: bool = True) -> dict:
+        all_vars = {
+            "raw_instacart_database": self.raw_instacart,
+            "raw_shop_database": self.raw_shop,
+            **(vars or {}),
+        }
+        cmd = [
+            str(DBT),
+            *args,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target",
+            "ci",
+            "--target-path",
+            str(self.root / "target"),
+            "--log-path",
+            str(self.root / "logs"),
+            "--vars",
+            json.dumps(all_vars),
+        ]
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DO_NOT_TRACK": "1", "ORCHARD_DBT_SCHEMA": self.schema},
+        )
+        # `dbt source freshness` writes its results to sources.json, every other command to run_results.json
+        artifact = "sources.json" if args[:2] == ("source", "freshness") else "run_results.json"
+        results_file = self.root / "target" / artifact
+        results = json.loads(results_file.read_text()) if results_file.exists() else {"results": []}
+        results_file.unlink(missing_ok=True)
+        results["returncode"] = proc.returncode
+        results["output"] = proc.stdout[-6000:] + proc.stderr[-2000:]
+        if check and proc.returncode != 0:
+            raise AssertionError(f"dbt {' '.join(args)} failed:\n{results['output']}")
+        return results
+
+    def manifest(self) -> dict:
+        return json.loads((self.root / "target" / "manifest.json").read_text())
+
+
+def statuses(results: dict) -> dict[str, str]:
+    return {r["unique_id"]: r["status"] for r in results["results"]}
+
+
+def not_green(results: dict) -> dict[str, str]:
+    """Nodes that did not succeed or pass; exposures are only recorded (no-op)."""
+    return {
+        uid: s
+        for uid, s in statuses(results).items()
+        if s not in ("success", "pass") and not (uid.startswith("exposure.") and s == "no-op")
+    }
+
+
+def write_instacart_drop(base: Path, day: date, new_users: int) -> Path:
+    """A daily drop: yesterday's full extract plus `new_users` new customers, each with a prior order and a
+    train order of two lines (the second reorders the first), in the dated folder the loader looks for."""
+    previous = sorted(p for p in base.iterdir() if p.is_dir() and p.name < day.isoformat())
+    source = previous[-1] if previous else base
+    drop = base / day.isoformat()
+    drop.mkdir()
+    for name in INSTACART_FILES:
+        shutil.copy(source / name, drop / name)
+
+    def column_max(name: str, column: str) -> int:
+        with (drop / name).open() as handle:
+            return max(int(row[column]) for row in csv.DictReader(handle))
+
+    order_id = column_max("orders.csv", "order_id")
+    user_id = column_max("orders.csv", "user_id")
+    products = [column_max("products.csv", "product_id"), 1]
+    with (
+        (drop / "orders.csv").open("a") as orders,
+        (drop / "order_products__prior.csv").open("a") as prior,
+        (drop / "order_products__train.csv").open("a") as train,
+    ):
+        for _ in range(new_users):
+            user_id += 1
+            for number, (eval_set, gap, lines) in enumerate(
+                [("prior", "", prior), ("train", "7.0", train)], 1
+            ):
+                order_id += 1
+                orders.write(f"{order_id},{user_id},{eval_set},{number},{number % 7},10,{gap}\n")
+                for position, product in enumerate(products, 1):
+                    lines.write(f"{order_id},{product},{position},{number - 1}\n")
+    return drop
