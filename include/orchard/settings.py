@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -72,6 +72,10 @@ def generated_warehouse_password(state_dir: Path) -> str:
     with os.fdopen(fd, "w") as out:
         out.write(secrets.token_urlsafe(24) + "\n")
     return path.read_text().strip()
+
+
+def default_warehouse_password() -> str:
+    return os.environ.get("ORCHARD_CLICKHOUSE_PASSWORD") or generated_warehouse_password(STATE_DIR)
 
 
 def truthy(value: Any) -> bool:
@@ -159,7 +163,8 @@ class ClickHouseSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     user: str = "default"
-    password: str = ""
+    # the embedded warehouse's password: ORCHARD_CLICKHOUSE_PASSWORD, else the one generated on first use
+    password: str = field(default_factory=default_warehouse_password)
     database: str = "default"
     secure: bool = False
 
@@ -248,8 +253,8 @@ class ClickHouseSettings:
             return cls.from_airflow_uri(uri)
         prefix = "ORCHARD_CLICKHOUSE_"
         values = {k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)}
-        # no password set (or an empty one): the embedded warehouse's generated password
-        values["password"] = values.get("password") or generated_warehouse_password(STATE_DIR)
+        if not values.get("password"):  # none set, or empty: the field's default
+            values.pop("password", None)
         return TypeAdapter(cls).validate_python(values)  # typed as the fields say, booleans by `truthy`
 
     @classmethod

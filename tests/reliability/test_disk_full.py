@@ -53,12 +53,6 @@ def fill(mount, leave_bytes: int) -> None:
             remaining -= handle.write(chunk[: min(len(chunk), remaining)])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the embedded warehouse answers 200 to a streamed INSERT that wrote nothing (NOT_ENOUGH_SPACE), so "
-    "dlt swaps the empty staging tables in: every raw table of the source is left empty",
-)
 @pytest.mark.reliability(
     fault="the warehouse's disk fills up while loading",
     behaviour="the load fails saying the warehouse is out of disk space and how to recover; the warehouse "

@@ -10,7 +10,8 @@ from orchard.settings import STATE_DIR, ClickHouseSettings, OrchardSettings, gen
 pytestmark = pytest.mark.unit
 
 
-def test_defaults_are_the_embedded_warehouse():
+def test_defaults_are_the_embedded_warehouse(monkeypatch):
+    monkeypatch.delenv("ORCHARD_CLICKHOUSE_PASSWORD", raising=False)
     settings = ClickHouseSettings.from_env({})
     assert (settings.host, settings.port, settings.user, settings.password) == (
         "127.0.0.1",

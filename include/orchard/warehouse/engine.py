@@ -82,6 +82,13 @@ class Connection:
         except Exception as exc:
             raise ClickHouseError.from_engine(exc) from None
 
+    def write_failures(self) -> int:
+        """How many writes the engine has failed for lack of disk since it started (system.errors). chDB's
+        streaming insert swallows NOT_ENOUGH_SPACE: finish() reports the rows while none were committed,
+        so an insert compares this count before and after."""
+        names = ", ".join(f"'{name}'" for name in WRITE_FAILURES)
+        return int(self.execute(f"SELECT sum(value) FROM system.errors WHERE name IN ({names})").bytes() or 0)
+
     def explain_ast(self, sql: str, params: dict[str, str] | None = None) -> str:
         """The engine's parse tree of one statement (`EXPLAIN AST`), to check before running it."""
         try:
@@ -95,6 +102,10 @@ class Connection:
             self.raw.close()
         except Exception:  # closing a broken connection must not mask the request's own error
             pass
+
+
+# Engine errors of a failed write that chDB 26.9's streaming insert does not raise.
+WRITE_FAILURES = ("NOT_ENOUGH_SPACE", "CANNOT_WRITE_TO_FILE_DESCRIPTOR", "CANNOT_FSYNC")
 
 
 @dataclass

@@ -404,6 +404,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def run_insert(self, conn: Connection, request: Request, statement: str, fmt: str, data) -> None:
         conn.reset_progress()
+        write_failures = conn.write_failures()
         inserter = conn.send_insert(statement, fmt)
         try:
             for chunk in data:
@@ -420,6 +421,13 @@ class Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(RuntimeError):  # a failed finish() already ended the insert
                 inserter.cancel()
             raise ClickHouseError.from_engine(exc) from None
+        if conn.write_failures() > write_failures:
+            raise ClickHouseError(
+                "NOT_ENOUGH_SPACE",
+                "The insert could not be written: the warehouse's disk is full or failing; nothing of it was "
+                "committed. Free space under the warehouse's data path and retry",
+                code=243,
+            )
         summary = {
             **conn.progress,
             "written_rows": result.rows_written,
