@@ -18,10 +18,7 @@ FULL_REFRESH = PipelineSpec(
 )
 
 
-def build(**render):
-    with Pipeline(FULL_REFRESH, **render) as pipeline:
-        pipeline.extract_load() >> pipeline.source_freshness() >> pipeline.transform() >> pipeline.publish()
-    return pipeline.dag
+with Pipeline(FULL_REFRESH) as pipeline:
+    pipeline.extract_load() >> pipeline.source_freshness() >> pipeline.transform() >> pipeline.publish()
 
-
-dag = build()
+dag = pipeline.dag

@@ -21,10 +21,7 @@ INTRADAY = PipelineSpec(
 )
 
 
-def build(**render):
-    with Pipeline(INTRADAY, **render) as pipeline:
-        pipeline.extract_load() >> pipeline.transform()
-    return pipeline.dag
+with Pipeline(INTRADAY) as pipeline:
+    pipeline.extract_load() >> pipeline.transform()
 
-
-dag = build()
+dag = pipeline.dag

@@ -28,10 +28,7 @@ NIGHTLY = PipelineSpec(
 )
 
 
-def build(**render):
-    with Pipeline(NIGHTLY, **render) as pipeline:
-        pipeline.extract_load() >> pipeline.source_freshness() >> pipeline.transform() >> pipeline.publish()
-    return pipeline.dag
+with Pipeline(NIGHTLY) as pipeline:
+    pipeline.extract_load() >> pipeline.source_freshness() >> pipeline.transform() >> pipeline.publish()
 
-
-dag = build()
+dag = pipeline.dag

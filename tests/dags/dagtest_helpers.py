@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import os
@@ -17,17 +16,20 @@ REAL_MACROS = Path(__file__).parents[2] / "dbt" / "macros"
 DAGS_FOLDER = Path(__file__).parents[2] / "dags"
 
 
-@functools.cache
-def _dag_file(name: str):
-    spec = importlib.util.spec_from_file_location(f"dag_file_{name}", DAGS_FOLDER / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def build_dag(name: str, granularity: str | None = None, execution_mode: str | None = None):
+    """The DAG of dags/<name>.py, parsed again with these render settings, e.g. granularity="tag"."""
+    from orchard import settings
 
-
-def build_dag(name: str, **render):
-    """The DAG of dags/<name>.py rendered again, e.g. build_dag("orchard_nightly", granularity="tag")."""
-    return _dag_file(name).build(**render)
+    saved = settings.RENDER_GRANULARITY, settings.EXECUTION_MODE
+    settings.RENDER_GRANULARITY = granularity or saved[0]
+    settings.EXECUTION_MODE = execution_mode or saved[1]
+    try:
+        spec = importlib.util.spec_from_file_location(f"dag_file_{name}", DAGS_FOLDER / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.dag
+    finally:
+        settings.RENDER_GRANULARITY, settings.EXECUTION_MODE = saved
 
 
 def copy_tiny_project(target: Path) -> Path:

@@ -13,9 +13,11 @@ from .settings import DATASET_NAME
 from .source import weather
 
 
-def run_weather(folder: str | Path, interval: Any = None, **options: Any) -> LoadReport:
-    """Load `folder/readings.csv`; options are run_pipeline's (settings, database, pipelines_dir, progress)."""
-    database = options.pop("database", None) or DATASET_NAME
+def run_weather(
+    folder: str | Path, interval: Any = None, *, database: str | None = None, **options: Any
+) -> LoadReport:
+    """Load `folder/readings.csv`; `options` go to run_pipeline (settings, pipelines_dir, progress)."""
+    database = database or DATASET_NAME
 
     def make_source(quarantine: Any, existing: dict, loaded_at: datetime) -> Any:
         return weather(path=str(Path(folder) / "readings.csv"), loaded_at=loaded_at, database=database)

@@ -119,14 +119,17 @@ def run_pipeline(
     source_name: str,
     make_source: Callable[[Quarantine, dict[str, dict[str, str]], datetime], Any],
     database: str,
+    *,
+    interval: tuple[datetime, datetime] | None = None,
     settings: ClickHouseSettings | None = None,
     pipelines_dir: str | Path | None = None,
     progress: str | None = None,
-    interval: tuple[str, str] | None = None,
 ) -> LoadReport:
-    """Extract, normalize and load one source; refuse bad input before anything is written."""
+    """Extract, normalize and load one source; refuse bad input before anything is written. A source's
+    own run function passes its callers' `settings`, `pipelines_dir` and `progress` through."""
+    span = (interval[0].isoformat(), interval[1].isoformat()) if interval else None
     with pipeline_lock(Path(pipelines_dir or pipelines_dir_default()), f"orchard_{database}"):
-        return _run_locked(source_name, make_source, database, settings, pipelines_dir, progress, interval)
+        return _run_locked(source_name, make_source, database, settings, pipelines_dir, progress, span)
 
 
 def _run_locked(

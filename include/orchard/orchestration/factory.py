@@ -1,9 +1,5 @@
-"""DAG factories: thin DAG files in dags/ call these; every DAG gets the same defaults, notifier and docs.
-
-A pipeline DAG is `extract_load` (one task per source) -> `source_freshness` -> `transform` (the dbt
-project via Cosmos, rendered per model, per tag or per layer) -> `publish` (the ops marts, BI refresh,
-dbt docs; dbt results reach `ops` through the project's on-run-end hook).
-"""
+"""The pipeline DAG builder: a DAG file in dags/ states a PipelineSpec and its shape with Pipeline's task
+groups; every DAG gets the same defaults, notifier, params and render settings from here."""
 
 from __future__ import annotations
 
@@ -61,15 +57,14 @@ class Pipeline:
     """A pipeline DAG being built: a DAG file opens `with Pipeline(spec) as pipeline:` and states its shape
     with the task groups below, e.g. `pipeline.extract_load() >> pipeline.transform()`."""
 
-    def __init__(self, spec: PipelineSpec, granularity: str | None = None, execution_mode: str | None = None):
+    def __init__(self, spec: PipelineSpec):
         self.spec = spec
-        self.granularity = (granularity or settings.RENDER_GRANULARITY).lower()
+        self.granularity = settings.RENDER_GRANULARITY.lower()
         if self.granularity not in GRANULARITIES:
             raise ValueError(
                 f"unknown render granularity {self.granularity!r}: set ORCHARD_RENDER_GRANULARITY to one of "
                 f"{GRANULARITIES}"
             )
-        self.execution_mode = execution_mode
         # a template unless the DAG always rebuilds from scratch
         self.full_refresh: Any = True if spec.full_refresh else "{{ params.full_refresh }}"
         self.dag = DAG(
@@ -142,7 +137,6 @@ class Pipeline:
             granularity=self.granularity,
             select=self.spec.select,
             full_refresh=self.full_refresh,
-            execution_mode=self.execution_mode,
             exclude=[OPS_MARTS],
         )
 

@@ -9,7 +9,6 @@ from typing import Any
 from orchard.load.contracts import Quarantine
 from orchard.load.pipelines import resolve_interval, run_pipeline
 from orchard.load.report import LoadReport
-from orchard.settings import ClickHouseSettings
 
 from .helpers import preflight
 from .settings import DATASET_NAME, DEFAULT_DIR, FILES
@@ -20,15 +19,14 @@ def run_instacart(
     data_dir: str | Path | None = None,
     interval: tuple[Any, Any] | None = None,
     *,
-    settings: ClickHouseSettings | None = None,
     database: str | None = None,
-    pipelines_dir: str | Path | None = None,
-    progress: str | None = None,
     tables: list[str] | None = None,
+    **options: Any,
 ) -> LoadReport:
     """Load the Instacart CSVs in `data_dir` into `raw_instacart` and return the report.
 
-    With an interval, a daily drop folder `data_dir/<start date>` is used when it exists.
+    With an interval, a daily drop folder `data_dir/<start date>` is used when it exists. `options` go to
+    run_pipeline (settings, pipelines_dir, progress).
     """
     bounds = resolve_interval(interval)
     folder = Path(data_dir or DEFAULT_DIR)
@@ -47,5 +45,4 @@ def run_instacart(
             tables=tables,
         )
 
-    span = (bounds[0].isoformat(), bounds[1].isoformat()) if bounds else None
-    return run_pipeline("instacart", make_source, database, settings, pipelines_dir, progress, span)
+    return run_pipeline("instacart", make_source, database, interval=bounds, **options)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from orchard import settings as orchard_settings
@@ -58,14 +57,14 @@ def run_shop(
     interval: tuple[Any, Any] | None = None,
     *,
     day: str | date | None = None,
-    settings: ClickHouseSettings | None = None,
     database: str | None = None,
-    pipelines_dir: str | Path | None = None,
-    progress: str | None = None,
     tables: list[str] | None = None,
+    settings: ClickHouseSettings | None = None,
+    **options: Any,
 ) -> LoadReport:
     """Load the shop app database into `raw_shop`: rows with start <= updated_at < end when an
-    interval (or one `day`) is given, else everything new since the last run."""
+    interval (or one `day`) is given, else everything new since the last run. `options` go to
+    run_pipeline (pipelines_dir, progress)."""
     bounds = resolve_interval(interval, day)
     url = db_url or orchard_settings.SHOP_DB_URL
     database = database or DATASET_NAME
@@ -90,9 +89,8 @@ def run_shop(
             tables=tables,
         )
 
-    span = (bounds[0].isoformat(), bounds[1].isoformat()) if bounds else None
     try:
-        report = run_pipeline("shop", make_source, database, settings, pipelines_dir, progress, span)
+        report = run_pipeline("shop", make_source, database, interval=bounds, settings=settings, **options)
     finally:
         for client in lookup_client:
             client.close()
