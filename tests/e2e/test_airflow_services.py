@@ -106,16 +106,3 @@ def test_backfill_from_the_cli_runs_its_own_date(airflow_up):
 def test_plugin_serves_the_dashboards_page(airflow_up):
     page = urllib.request.urlopen(f"{airflow_up.url}/orchard/dashboards", timeout=30).read().decode()
     assert "Orchard dashboards" in page
-
-
-def test_manual_run_without_a_logical_date_loads_everything_and_succeeds(airflow_up):
-    """Airflow 3 lets a manual run have no logical date (no data interval): loads and dbt take it as
-    'everything' instead of failing on the missing interval."""
-    airflow_up.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
-    run = airflow_up.api(
-        "POST", "/dags/orchard_nightly/dagRuns", {"logical_date": None, "conf": {"sources": ["shop"]}}
-    )
-    finished = airflow_up.wait_for_runs("orchard_nightly", {run["dag_run_id"]})
-    assert finished[run["dag_run_id"]]["state"] == "success"
-    shop = airflow_up.xcom("orchard_nightly", run["dag_run_id"], "extract_load.load_shop")
-    assert shop["interval"] is None and "rows" in shop
