@@ -54,7 +54,7 @@ def services(celery: bool | None = None) -> dict[str, list[str]]:
     """Name -> command of every process `up` starts, in start order (`down` stops them in reverse)."""
     airflow = str(BIN / "airflow")
     core = {
-        "api-server": [airflow, "api-server", "--port", str(PORT)],
+        "api-server": [airflow, "api-server", "--host", "127.0.0.1", "--port", str(PORT)],
         "scheduler": [airflow, "scheduler"],
         "dag-processor": [airflow, "dag-processor"],
         "triggerer": [airflow, "triggerer"],
