@@ -15,8 +15,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
 
 WORKDIR /opt/orchard
 COPY requirements.txt constraints.txt pyproject.toml ./
-# the Celery provider (workers and Flower of the `celery` compose profile)
-RUN pip install -r requirements.txt -c constraints.txt apache-airflow-providers-celery==3.26.0
+# requirements.txt includes the Celery provider and Flower (the `celery` compose profile)
+RUN pip install -r requirements.txt -c constraints.txt
 COPY . .
 RUN pip install --no-deps -e . \
     # Cosmos renders the dbt project from a precompiled manifest: build it into the image.

@@ -1,6 +1,7 @@
 """Local Airflow for Orchard: `up` starts the embedded warehouse and Airflow 3 (api-server, scheduler,
-dag-processor, triggerer) with SQLite metadata under .orchard/airflow; `down` stops what `up` started;
-`run` runs orchard_nightly once for the latest complete interval and prints a summary.
+dag-processor, triggerer) with SQLite metadata under .orchard/airflow (or ORCHARD_AIRFLOW_DB_URL); with
+ORCHARD_EXECUTOR=celery also Redis (Debian's redis-server), two Celery workers and Flower. `down` stops
+what `up` started; `run` runs orchard_nightly once for the latest complete interval and prints a summary.
 
 Usage: python scripts/airflow_local.py up|down|status|run|env
 """
@@ -11,13 +12,16 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from orchard import settings
 from orchard.bi import local as bi  # BI hooks: Superset beside Airflow
@@ -31,22 +35,97 @@ PIDS = HOME / "pids"
 LOGS = HOME / "service-logs"
 PORT = int(os.environ.get("ORCHARD_AIRFLOW_PORT", "8080"))
 USER = os.environ.get("ORCHARD_AIRFLOW_USER", "admin")
-SERVICES = {
-    "api-server": ["api-server", "--port", str(PORT)],
-    "scheduler": ["scheduler"],
-    "dag-processor": ["dag-processor"],
-    "triggerer": ["triggerer"],
-}
+EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+CELERY_WORKERS = ("worker-1", "worker-2")
+FLOWER_PORT = int(os.environ.get("ORCHARD_FLOWER_PORT", "5555"))
+REDIS = HOME / "redis"  # the Celery broker's data, config (with its password) and port
+
+
+def executor() -> str:
+    """ORCHARD_EXECUTOR: `local` (default) or `celery` (Airflow's names, LocalExecutor/CeleryExecutor, too)."""
+    name = os.environ.get("ORCHARD_EXECUTOR", "local").strip().lower().removesuffix("executor")
+    if name not in EXECUTORS:
+        sys.exit(
+            f"ORCHARD_EXECUTOR={os.environ['ORCHARD_EXECUTOR']!r} is not known: set it to local or celery"
+        )
+    return EXECUTORS[name]
+
+
+def services(celery: bool | None = None) -> dict[str, list[str]]:
+    """Name -> command of every process `up` starts, in start order (`down` stops them in reverse)."""
+    airflow = str(BIN / "airflow")
+    core = {
+        "api-server": [airflow, "api-server", "--host", "127.0.0.1", "--port", str(PORT)],
+        "scheduler": [airflow, "scheduler"],
+        "dag-processor": [airflow, "dag-processor"],
+        "triggerer": [airflow, "triggerer"],
+    }
+    if not (executor() == "CeleryExecutor" if celery is None else celery):
+        return core
+    # The workers share this machine's disk with the api-server, which reads their task logs from it: no
+    # log server per worker (two would fight over one port). Each gets its own Celery node name.
+    workers = {
+        name: [airflow, "celery", "worker", "--celery-hostname", f"{name}@%h", "--skip-serve-logs"]
+        for name in CELERY_WORKERS
+    }
+    flower = [airflow, "celery", "flower", "--hostname", "127.0.0.1", "--port", str(FLOWER_PORT)]
+    return {"redis": ["redis-server", str(REDIS / "redis.conf")], **core, **workers, "flower": flower}
+
+
+def _kept(name: str, make) -> str:
+    """A value generated once and kept, private, under the Redis state directory."""
+    path = REDIS / name
+    if not path.exists():
+        REDIS.mkdir(parents=True, exist_ok=True)
+        path.write_text(str(make()))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def redis_port() -> int:
+    """ORCHARD_REDIS_PORT, else a free port chosen at the first `up` and kept."""
+    from orchard.warehouse.lifecycle import free_port
+
+    return int(os.environ.get("ORCHARD_REDIS_PORT") or _kept("port", free_port))
+
+
+def redis_password() -> str:
+    return os.environ.get("ORCHARD_REDIS_PASSWORD") or _kept("password", lambda: secrets.token_hex(16))
+
+
+def write_redis_config() -> None:
+    """redis-server's config: 127.0.0.1 only, a password (kept out of `ps`), data under the state dir."""
+    if not shutil.which("redis-server"):
+        sys.exit("ORCHARD_EXECUTOR=celery needs redis-server: run `make services` (Debian's redis-server)")
+    config = REDIS / "redis.conf"
+    REDIS.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        f"bind 127.0.0.1\nport {redis_port()}\nrequirepass {redis_password()}\ndir {REDIS}\n"
+        "daemonize no\nprotected-mode yes\nsave 60 1\n"
+    )
+    config.chmod(0o600)
+
+
+def celery_env() -> dict[str, str]:
+    """The CeleryExecutor's settings; the result backend defaults to the metadata database."""
+    if executor() != "CeleryExecutor":
+        return {}
+    return {
+        "AIRFLOW__CELERY__BROKER_URL": f"redis://:{quote(redis_password())}@127.0.0.1:{redis_port()}/0",
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": os.environ.get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "2"),
+        "AIRFLOW__CELERY__FLOWER_HOST": "127.0.0.1",
+        "AIRFLOW__CELERY__FLOWER_PORT": str(FLOWER_PORT),
+        "AIRFLOW__CELERY__FLOWER_BASIC_AUTH": f"{USER}:{password()}",
+    }
 
 
 def airflow_env() -> dict[str, str]:
     """The environment every Airflow process of the local deployment shares."""
     settings.disable_telemetry()
     env = dict(os.environ)
-    if "AIRFLOW_CONN_CLICKHOUSE_DEFAULT" not in env:
-        # dbt (through the connection) must reach the warehouse where ORCHARD_CLICKHOUSE_* put it, with the
-        # password the embedded warehouse generated (airflow_settings.yaml holds no secret).
-        env["AIRFLOW_CONN_CLICKHOUSE_DEFAULT"] = settings.ClickHouseSettings.from_env().airflow_connection()
+    # The warehouse (ORCHARD_CLICKHOUSE_*) reaches tasks through the `clickhouse_default` connection that
+    # `prepare` writes into the metadata database, not an AIRFLOW_CONN_ variable: a variable would shadow
+    # the connection, so editing it in the UI or the REST API would move nothing.
     db_url = os.environ.get("ORCHARD_AIRFLOW_DB_URL") or f"sqlite:///{HOME / 'airflow.db'}"
     env.update(
         {
@@ -54,7 +133,7 @@ def airflow_env() -> dict[str, str]:
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": executor(),
             "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "4"),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{PORT}/execution/",
@@ -74,6 +153,7 @@ def airflow_env() -> dict[str, str]:
                 "ORCHARD_NIGHTLY_START_DATE", (latest_complete_interval_end() - timedelta(days=1)).isoformat()
             ),
             "PYTHONPATH": str(ROOT / "include") + os.pathsep + env.get("PYTHONPATH", ""),
+            **celery_env(),
         }
     )
     env.update(bi.airflow_env())  # BI hook: the nightly refreshes the local Superset while it runs
@@ -162,20 +242,30 @@ def up(_: argparse.Namespace) -> None:
         (PIDS / "warehouse.started").touch()  # `down` stops only a warehouse that `up` started
     bi.up()  # BI hook: Superset with the dashboards, before Airflow so the nightly can refresh it
     LOGS.mkdir(parents=True, exist_ok=True)
-    for name, args in SERVICES.items():
+    if "redis" in services():
+        write_redis_config()
+    for name, argv in services().items():
         if _pid(name):
             print(f"• {name} already running (pid {_pid(name)})")
             continue
+        env = airflow_env()
+        if name in CELERY_WORKERS:  # task instances name the worker (orchestration.workers)
+            env |= {
+                "ORCHARD_WORKER_NAME": name,
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "orchard.orchestration.workers.hostname",
+            }
         log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child process
         proc = subprocess.Popen(
-            [str(BIN / "airflow"), *args],
-            env=airflow_env(),
+            argv,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so `down` stops its workers too
         )
         (PIDS / f"{name}.pid").write_text(str(proc.pid))
         print(f"• {name} started (pid {proc.pid}, log {LOGS / f'{name}.log'})")
+        if name == "redis":  # the scheduler and the workers need the broker from their first second
+            _wait_for_port(redis_port(), proc, LOGS / "redis.log")
     url = f"http://localhost:{PORT}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -188,12 +278,29 @@ def up(_: argparse.Namespace) -> None:
         sys.exit(f"Airflow did not answer at {url} within 120 s: see {LOGS}/api-server.log")
     print(f"\nAirflow is up: {url}\n  login: {USER}  password: {pwd}")
     print(bi.login_lines())  # BI hook
+    if "flower" in services():
+        print(
+            f"  Celery: workers {', '.join(CELERY_WORKERS)}; Flower at http://localhost:{FLOWER_PORT} (same login)"
+        )
     print(f"  DAGs start paused: unpause orchard_nightly in the UI to schedule it.\n  logs: {LOGS}")
     print("  stop everything with `make down`")
 
 
+def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{proc.args[0]} stopped at start; {log} ends:\n{lifecycle.tail(log, 20)}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            return
+        except OSError:
+            time.sleep(0.5)
+    sys.exit(f"{proc.args[0]} did not listen on port {port} within {timeout:.0f} s: see {log}")
+
+
 def down(_: argparse.Namespace, stop_warehouse: bool = True) -> None:
-    for name in reversed(list(SERVICES)):
+    for name in reversed(list(services(celery=True))):  # whichever executor `up` had
         pid = _pid(name)
         if pid is None:
             continue
@@ -214,7 +321,7 @@ def down(_: argparse.Namespace, stop_warehouse: bool = True) -> None:
 
 
 def status(_: argparse.Namespace) -> None:
-    for name in SERVICES:
+    for name in services():
         pid = _pid(name)
         print(f"{name:14} " + (f"running (pid {pid})" if pid else "stopped"))
     orchard("warehouse", "status", check=False)
@@ -233,7 +340,7 @@ def run(args: argparse.Namespace) -> None:
     triggerer, LocalExecutor: what `make up` runs), then stop Airflow and print what the run did."""
     from orchard_dev.airflow_api import AirflowAPI
 
-    if any(_pid(name) for name in SERVICES):
+    if any(_pid(name) for name in services()):
         sys.exit(
             "Airflow is already running (`make up`): trigger orchard_nightly from the UI, or `make down` first."
         )
@@ -291,7 +398,7 @@ def _run_latest_interval(api, dag_id: str, timeout: float) -> str:
                 print(f"• {dag_id} {run['state']} after {time.monotonic() - began:.0f} s\n")
                 return run["dag_run_id"]
         # a run cannot finish without its services, nor be waited for without end
-        if stopped := [name for name in SERVICES if not _pid(name)]:
+        if stopped := [name for name in services() if not _pid(name)]:
             log = LOGS / f"{stopped[0]}.log"
             sys.exit(
                 f"{', '.join(stopped)} stopped while {dag_id} ran; {log} ends:\n{lifecycle.tail(log, 20)}"

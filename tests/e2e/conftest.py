@@ -1,5 +1,8 @@
-"""The e2e tier: Orchard's local Airflow (scripts/airflow_local.py up) on free ports and a throwaway state
-directory, with the tiny dbt project; stopped with `down` at the end of the session."""
+"""The e2e tier: Orchard's local Airflow (scripts/airflow_local.py up) in production's shape, on free ports
+and a throwaway state directory, with the tiny dbt project: the CeleryExecutor with two workers and a Redis
+broker (started by `up`), metadata on a throwaway PostgreSQL (tests/services.py). Stopped with `down` at the
+end of the session. The warehouse reaches tasks through the `clickhouse_default` connection in the metadata
+database, as `make up` writes it, so a test can move it through the REST API."""
 
 from __future__ import annotations
 
@@ -15,8 +18,8 @@ from pathlib import Path
 import pytest
 from alert_listeners import SLACK_PATH, HttpListener, SmtpListener, channel_connections
 from dagtest_helpers import copy_tiny_project
+from services import start_postgres
 
-from orchard.settings import ClickHouseSettings
 from orchard.warehouse.lifecycle import free_port
 from orchard_dev.airflow_api import AirflowAPI
 
@@ -104,15 +107,17 @@ def airflow_up():
     project = state / "dbt"
     copy_tiny_project(project)
     api_port, ch_port = free_port(), free_port()
+    postgres = start_postgres()
     env = {
         **os.environ,
         "ORCHARD_STATE_DIR": str(state),
         "ORCHARD_AIRFLOW_PORT": str(api_port),
         "ORCHARD_AIRFLOW_PASSWORD": PASSWORD,
+        "ORCHARD_EXECUTOR": "celery",
+        "ORCHARD_FLOWER_PORT": str(free_port()),
+        "ORCHARD_AIRFLOW_DB_URL": postgres.create_database("airflow"),
+        "ORCHARD_CLICKHOUSE_HOST": "127.0.0.1",
         "ORCHARD_CLICKHOUSE_PORT": str(ch_port),
-        "AIRFLOW_CONN_CLICKHOUSE_DEFAULT": ClickHouseSettings(
-            host="127.0.0.1", port=ch_port
-        ).airflow_connection(),
         "ORCHARD_DBT_PROJECT_DIR": str(project),
         "ORCHARD_DBT_MANIFEST": str(project / "target" / "manifest.json"),
         "ORCHARD_NIGHTLY_START_DATE": "2026-11-01T00:00:00+00:00",
@@ -124,8 +129,13 @@ def airflow_up():
     }
     http, smtp = HttpListener(), SmtpListener()
     env.update({key: json.dumps(value) for key, value in channel_connections(http, smtp).items()})
-    env.pop("AIRFLOW_HOME", None)
-    env.pop("AIRFLOW__CORE__DAGS_FOLDER", None)
+    for key in (
+        "AIRFLOW_HOME",
+        "AIRFLOW__CORE__DAGS_FOLDER",
+        "AIRFLOW_CONN_CLICKHOUSE_DEFAULT",
+        "ORCHARD_REDIS_PORT",
+    ):
+        env.pop(key, None)
     script = [sys.executable, str(ROOT / "scripts" / "airflow_local.py")]
     subprocess.run(
         [
@@ -144,14 +154,15 @@ def airflow_up():
         env=env,
         check=True,
     )
-    up = subprocess.run([*script, "up"], env=env, capture_output=True, text=True, timeout=600)
-    assert up.returncode == 0, up.stdout[-5000:] + up.stderr[-5000:]
-    airflow = Airflow(f"http://localhost:{api_port}", env, state, {"http": http, "smtp": smtp})
-    airflow.up_output = up.stdout
     try:
+        up = subprocess.run([*script, "up"], env=env, capture_output=True, text=True, timeout=600)
+        assert up.returncode == 0, up.stdout[-5000:] + up.stderr[-5000:]
+        airflow = Airflow(f"http://localhost:{api_port}", env, state, {"http": http, "smtp": smtp})
+        airflow.up_output = up.stdout
         airflow.wait_for_dag("orchard_nightly")
         yield airflow
     finally:
         subprocess.run([*script, "down"], env=env, capture_output=True, timeout=300)
+        postgres.stop()
         http.server.shutdown()
         smtp.server.shutdown()

@@ -50,7 +50,9 @@ def test_backfill_of_three_dates_gives_three_runs_bounded_by_their_dates(airflow
     assert backfill["dag_id"] == "orchard_nightly"
     runs = [r for r in airflow_up.runs("orchard_nightly") if r["run_type"] == "backfill"]
     assert len(runs) == 3
-    finished = airflow_up.wait_for_runs("orchard_nightly", {r["dag_run_id"] for r in runs})
+    # three runs one after another (the backfill's max_active_runs), beside the nightly's own: on two shared
+    # cores each took 2-6 min under the CeleryExecutor, so the default 600 s was met with seconds to spare
+    finished = airflow_up.wait_for_runs("orchard_nightly", {r["dag_run_id"] for r in runs}, timeout=1200)
     assert {r["state"] for r in finished.values()} == {"success"}, finished
     ends = sorted(r["data_interval_end"][:10] for r in finished.values())
     assert ends == ["2026-11-11", "2026-11-12", "2026-11-13"]  # logical dates 10..12 = interval starts
@@ -106,16 +108,3 @@ def test_backfill_from_the_cli_runs_its_own_date(airflow_up):
 def test_plugin_serves_the_dashboards_page(airflow_up):
     page = urllib.request.urlopen(f"{airflow_up.url}/orchard/dashboards", timeout=30).read().decode()
     assert "Orchard dashboards" in page
-
-
-def test_manual_run_without_a_logical_date_loads_everything_and_succeeds(airflow_up):
-    """Airflow 3 lets a manual run have no logical date (no data interval): loads and dbt take it as
-    'everything' instead of failing on the missing interval."""
-    airflow_up.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
-    run = airflow_up.api(
-        "POST", "/dags/orchard_nightly/dagRuns", {"logical_date": None, "conf": {"sources": ["shop"]}}
-    )
-    finished = airflow_up.wait_for_runs("orchard_nightly", {run["dag_run_id"]})
-    assert finished[run["dag_run_id"]]["state"] == "success"
-    shop = airflow_up.xcom("orchard_nightly", run["dag_run_id"], "extract_load.load_shop")
-    assert shop["interval"] is None and "rows" in shop

@@ -288,5 +288,5 @@ def credentials_from_settings(settings: ClickHouseSettings) -> ClickHouseCredent
 
 def http_destination(settings: ClickHouseSettings | None = None) -> clickhouse_http:
     """The destination configured from the `clickhouse_default` settings (same as dbt's)."""
-    settings = settings or ClickHouseSettings.from_env()
+    settings = settings or ClickHouseSettings.resolve()
     return clickhouse_http(credentials=credentials_from_settings(settings), destination_name="clickhouse")

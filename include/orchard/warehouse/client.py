@@ -22,8 +22,9 @@ def unreachable_message(settings: ClickHouseSettings, cause: object) -> str:
 
 
 def get_client(settings: ClickHouseSettings | None = None, **kwargs) -> Client:
-    """Open a client to the warehouse; raise WarehouseUnreachable if nothing answers."""
-    settings = settings or ClickHouseSettings.from_env()
+    """Open a client to the warehouse (by default `ClickHouseSettings.resolve()`: inside a task, the
+    `clickhouse_default` connection as it is now); raise WarehouseUnreachable if nothing answers."""
+    settings = settings or ClickHouseSettings.resolve()
     try:
         return clickhouse_connect.get_client(
             host=settings.host,

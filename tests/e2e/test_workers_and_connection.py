@@ -1,0 +1,156 @@
+"""Production's shape on the e2e deployment (CeleryExecutor, two workers, PostgreSQL metadata): the nightly's
+tasks spread over both workers while the pools hold, and every task follows the `clickhouse_default`
+connection when it is moved to another warehouse through the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from orchard.settings import ClickHouseSettings
+from orchard.warehouse.client import get_client
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+POOL_SLOTS = {"clickhouse": 4, "dbt_build": 1}  # airflow_settings.yaml
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def most_at_once(spans: list[tuple[datetime, datetime, int]]) -> int:
+    """The most slots held at one instant by (start, end, slots) spans; one ending as another starts: no overlap."""
+    events = sorted(
+        [(start, 1, slots) for start, _, slots in spans] + [(end, 0, -slots) for _, end, slots in spans]
+    )
+    held = most = 0
+    for _, _, delta in events:
+        held += delta
+        most = max(most, held)
+    return most
+
+
+def _watches(operator: str) -> bool:
+    """Cosmos's per-node watcher tasks (DbtRunWatcherOperator, ...): all but the producer, which builds."""
+    return "Watcher" in operator and operator != "DbtProducerWatcherOperator"
+
+
+def _manual_run_beside_a_backfill(airflow_up) -> None:
+    """A manual run and a one-date backfill, side by side (a backfill does not count against
+    max_active_runs), both successful."""
+    airflow_up.wait_for_backfills_to_complete("orchard_nightly")
+    before = {r["dag_run_id"] for r in airflow_up.runs("orchard_nightly")}
+    airflow_up.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
+    airflow_up.api(
+        "POST",
+        "/dags/orchard_nightly/dagRuns",
+        {"logical_date": "2026-11-24T02:00:00Z", "conf": {"sources": ["shop"]}},
+    )
+    airflow_up.api(
+        "POST",
+        "/backfills",
+        {
+            "dag_id": "orchard_nightly",
+            "from_date": "2026-11-22T02:00:00Z",
+            "to_date": "2026-11-22T02:00:00Z",
+            "dag_run_conf": {"sources": ["shop"]},
+        },
+    )
+    ours = {r["dag_run_id"] for r in airflow_up.runs("orchard_nightly")} - before
+    finished = airflow_up.wait_for_runs("orchard_nightly", ours)
+    assert {r["state"] for r in finished.values()} == {"success"}, finished
+
+
+def test_nightly_runs_on_both_workers_and_the_pools_hold(airflow_up):
+    """Every finished nightly run of the session (the backfill beside a manual run in
+    test_airflow_services among them): their tasks ran on both Celery workers, and the pools the scheduler
+    enforces across workers held, read from the task instances. Run alone, it makes that concurrency."""
+    airflow_up.fail_if_stuck()
+    if sum(r["state"] in ("success", "failed") for r in airflow_up.runs("orchard_nightly")) < 2:
+        _manual_run_beside_a_backfill(airflow_up)
+
+    # every run of the session shares the pools: check the finished ones together
+    tis = []
+    for run in airflow_up.runs("orchard_nightly"):
+        if run["state"] in ("success", "failed"):
+            tis += [
+                (run["dag_run_id"], ti)
+                for ti in airflow_up.task_instances("orchard_nightly", run["dag_run_id"]).values()
+            ]
+    ran = [
+        (run_id, ti) for run_id, ti in tis if ti["start_date"] and ti["end_date"] and ti["state"] == "success"
+    ]
+
+    hosts = {ti["hostname"] for _, ti in ran if ti["hostname"]}  # not the EmptyOperators the scheduler ends
+    assert {h.split("@")[0] for h in hosts} == {"worker-1", "worker-2"}, hosts
+
+    builds = [
+        (_when(ti["start_date"]), _when(ti["end_date"]), ti["pool_slots"])
+        for _, ti in ran
+        if ti["pool"] == "dbt_build"
+    ]
+    assert len(builds) >= 2 and most_at_once(builds) == 1, sorted(builds)
+    # Cosmos's watcher tasks defer while dbt builds their model, and a deferred task holds no pool slot
+    # (`include_deferred` is off): their spans are not slot holds, so only the tasks that never defer count.
+    warehouse = [
+        (_when(ti["start_date"]), _when(ti["end_date"]), ti["pool_slots"])
+        for _, ti in ran
+        if ti["pool"] == "clickhouse" and not _watches(ti["operator"] or "")
+    ]
+    assert len(warehouse) >= 4 and most_at_once(warehouse) <= POOL_SLOTS["clickhouse"], sorted(warehouse)
+
+
+def _counts(settings: ClickHouseSettings, run_id: str) -> dict[str, int]:
+    """What a run leaves in a warehouse: dlt loads, dbt's node results (the artifacts), the BI refresh of
+    that run, the mart dbt builds."""
+    client = get_client(settings)
+    try:
+
+        def count(sql: str, table: str) -> int:
+            return int(client.command(sql)) if int(client.command(f"EXISTS TABLE {table}")) else 0
+
+        return {
+            "loads": count("SELECT count() FROM raw_shop._dlt_loads", "raw_shop._dlt_loads"),
+            "dbt_results": count("SELECT count() FROM ops.dbt_node_results", "ops.dbt_node_results"),
+            "bi_refresh": count(
+                f"SELECT count() FROM ops.bi_refresh WHERE run_id = '{run_id}'", "ops.bi_refresh"
+            ),
+            "mart_rows": count("SELECT count() FROM marts.fct_tiny", "marts.fct_tiny"),
+        }
+    finally:
+        client.close()
+
+
+def test_every_task_follows_the_connection_to_a_second_warehouse(airflow_up, start_warehouse):
+    """Move `clickhouse_default` through the REST API: the loads, dbt (models and the node results its hooks
+    write), the BI refresh and the docs all reach the second warehouse; the first gets nothing new.
+
+    The run is a manual one without a logical date (Airflow 3 allows it: no data interval), which loads
+    everything instead of failing on the missing interval: one run checks both, to spare the tier a run."""
+    airflow_up.fail_if_stuck()
+    first = ClickHouseSettings.from_env(airflow_up.env)
+    second = start_warehouse()
+    original = airflow_up.api("GET", "/connections/clickhouse_default")
+    moved = {**original, "port": second.port}
+    airflow_up.api("PATCH", "/connections/clickhouse_default", moved)
+    try:
+        before = _counts(first, "none")
+        airflow_up.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
+        run = airflow_up.api(
+            "POST", "/dags/orchard_nightly/dagRuns", {"logical_date": None, "conf": {"sources": ["shop"]}}
+        )
+        run_id = run["dag_run_id"]
+        state = airflow_up.wait_for_runs("orchard_nightly", {run_id})[run_id]["state"]
+        assert state == "success", airflow_up.where_runs_stand("orchard_nightly", {run_id})
+    finally:
+        airflow_up.api("PATCH", "/connections/clickhouse_default", original)
+
+    there = _counts(ClickHouseSettings(host="127.0.0.1", port=second.port), run_id)
+    assert there["loads"] >= 1 and there["dbt_results"] > 0 and there["mart_rows"] == 10, there
+    assert there["bi_refresh"] > 0, there  # publish.bi_refresh recorded this run's counts there
+    assert _counts(first, run_id) == {**before, "bi_refresh": 0}, "the first warehouse got rows from the run"
+    shop = airflow_up.xcom("orchard_nightly", run_id, "extract_load.load_shop")
+    assert shop["interval"] is None and sum(shop["rows"].values()) > 0, shop
+    assert airflow_up.api("GET", "/connections/clickhouse_default")["port"] == original["port"]
