@@ -1,4 +1,5 @@
-"""Small, hand-checkable inputs for the load tests: Instacart CSVs and a shop SQLite database."""
+"""Small, hand-checkable inputs for the load tests (Instacart CSVs and a shop SQLite database), and the
+checksums that tell whether a load changed what was already there."""
 
 from __future__ import annotations
 
@@ -134,3 +135,14 @@ class Shop:
     def interval(n: int) -> tuple[datetime, datetime]:
         start = DAY0 + timedelta(days=n)
         return start, start + timedelta(days=1)
+
+
+def checksums(ch, db: str) -> dict[str, tuple[int, int]]:
+    """{table: (rows, order-independent hash of every row)} of one database."""
+    tables = ch.query("SELECT name FROM system.tables WHERE database = %(db)s", parameters={"db": db})
+    return {
+        name: tuple(
+            ch.query(f"SELECT count(), groupBitXor(cityHash64(*)) FROM `{db}`.`{name}`").result_rows[0]
+        )
+        for (name,) in tables.result_rows
+    }

@@ -9,7 +9,7 @@ import subprocess
 import uuid
 
 import pytest
-from load_fixtures import INSTACART_ROWS, write_instacart
+from load_fixtures import INSTACART_ROWS, checksums, write_instacart
 
 from orchard.load.report import LoadError
 from orchard.settings import ClickHouseSettings
@@ -18,16 +18,6 @@ from orchard.warehouse.client import get_client
 from orchard_dev.instacart_sample.generator import write_sample
 
 pytestmark = pytest.mark.integration
-
-
-def checksums(ch, db: str) -> dict[str, tuple[int, int]]:
-    tables = ch.query("SELECT name FROM system.tables WHERE database = %(db)s", parameters={"db": db})
-    return {
-        name: tuple(
-            ch.query(f"SELECT count(), groupBitXor(cityHash64(*)) FROM `{db}`.`{name}`").result_rows[0]
-        )
-        for (name,) in tables.result_rows
-    }
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from load_fixtures import Shop, write_instacart
+from load_fixtures import Shop, checksums, write_instacart
 
 from orchard.load.contracts import SourceDataError, TypeChangeRefused
 from orchard.sources.instacart.pipeline import run_instacart
@@ -19,17 +19,6 @@ pytestmark = pytest.mark.integration
 
 DAY = (datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC))
 SECRET = "s3cret-not-for-logs"
-
-
-def checksums(ch, db: str) -> dict[str, tuple[int, int]]:
-    """{table: (rows, order-independent hash of every row)} of one database."""
-    tables = ch.query("SELECT name FROM system.tables WHERE database = %(db)s", parameters={"db": db})
-    return {
-        name: tuple(
-            ch.query(f"SELECT count(), groupBitXor(cityHash64(*)) FROM `{db}`.`{name}`").result_rows[0]
-        )
-        for (name,) in tables.result_rows
-    }
 
 
 @pytest.fixture
