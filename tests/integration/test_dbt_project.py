@@ -297,7 +297,13 @@ def test_a_daily_instacart_drop_reaches_the_order_line_fact(dbt, ch):
         "data_interval_end": (start + timedelta(days=1)).isoformat(),
     }
     results = dbt(
-        "build", "--select", "+fct_grocery_order_lines", "fct_grocery_orders", vars=window, check=False
+        "build",
+        "--select",
+        "+fct_grocery_order_lines",
+        "fct_grocery_orders",
+        "+dim_grocery_customers",
+        vars=window,
+        check=False,
     )
     assert not not_green(results), results["output"]
     raw_lines = ch.query(
