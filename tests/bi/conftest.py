@@ -98,7 +98,7 @@ def bi_stack(tmp_path_factory, start_warehouse) -> BiStack:
         bi_password = secrets.token_urlsafe(12)
         process = start_warehouse(
             root / "warehouse",
-            {"ORCHARD_CLICKHOUSE_PASSWORD": "", "ORCHARD_WAREHOUSE_READONLY_USERS": f"bi:{bi_password}"},
+            {"ORCHARD_WAREHOUSE_READONLY_USERS": f"bi:{bi_password}"},
         )
         warehouse = ClickHouseSettings(port=process.port)
         _fill_warehouse(root, warehouse)

@@ -88,7 +88,7 @@ def tiny_project(tmp_path_factory) -> Path:
 def dag_warehouse(start_warehouse) -> ClickHouseSettings:
     """A warehouse of the DAG tier's own: DAG runs write prod-named databases (staging, marts, raw_*),
     which must not meet other tiers' tables in the session warehouse."""
-    server = start_warehouse(env={"ORCHARD_CLICKHOUSE_PASSWORD": "", "ORCHARD_WAREHOUSE_READONLY_USERS": ""})
+    server = start_warehouse(env={"ORCHARD_WAREHOUSE_READONLY_USERS": ""})  # the session password
     return ClickHouseSettings(port=server.port)
 
 
