@@ -57,7 +57,7 @@ services:
 	bash scripts/install_test_services.sh
 
 test: lint browser services superset
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=30
 
 run: install superset
 	$(BIN)/python scripts/airflow_local.py run

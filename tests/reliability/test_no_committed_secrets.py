@@ -35,7 +35,8 @@ ALLOWED = {
         "POSTGRES_PASSWORD",
     ): "the compose network's own PostgreSQL, not published to the host",
 }
-PLACEHOLDERS = {"", "change-me", "...", "password", "secret", "null", "none", "~", "''", '""'}
+# XXXXXXXXXX is Superset's mask for the password of a database URI (the password travels apart from it).
+PLACEHOLDERS = {"", "change-me", "...", "password", "secret", "null", "none", "~", "''", '""', "xxxxxxxxxx"}
 
 
 def _is_placeholder(value: str, user: str = "") -> bool:
