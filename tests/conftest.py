@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from services import PostgresServer, start_postgres
 
 from orchard.settings import ClickHouseSettings, disable_telemetry
 from orchard.warehouse import lifecycle
@@ -89,3 +90,12 @@ def ch(warehouse):
     client = get_client(warehouse)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> PostgresServer:
+    """ONE PostgreSQL for the whole session (Airflow's metadata in the e2e tier, shop databases in the
+    production tier), on a free port; stopped and deleted at the end. Each user creates its own database."""
+    server = start_postgres()
+    yield server
+    server.stop()

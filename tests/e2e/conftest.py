@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from alert_listeners import SLACK_PATH, HttpListener, SmtpListener, channel_connections
 from dagtest_helpers import copy_tiny_project
-from services import start_postgres
 
 from orchard.warehouse.lifecycle import free_port
 from orchard_dev.airflow_api import AirflowAPI
@@ -101,13 +100,12 @@ def _yesterday() -> str:
 
 
 @pytest.fixture(scope="session")
-def airflow_up():
+def airflow_up(postgres):
     """`scripts/airflow_local.py up` with everything on free ports under a temp dir; `down` afterwards."""
     state = Path(tempfile.mkdtemp(prefix="orchard-e2e-"))
     project = state / "dbt"
     copy_tiny_project(project)
     api_port, ch_port = free_port(), free_port()
-    postgres = start_postgres()
     env = {
         **os.environ,
         "ORCHARD_STATE_DIR": str(state),
@@ -163,6 +161,5 @@ def airflow_up():
         yield airflow
     finally:
         subprocess.run([*script, "down"], env=env, capture_output=True, timeout=300)
-        postgres.stop()
         http.server.shutdown()
         smtp.server.shutdown()
