@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -16,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dbt_runner import Dbt
 
 from orchard.bi import config, server
 from orchard.bi.assets import import_bundle
 from orchard.bi.superset_api import SupersetAPI
-from orchard.settings import DBT_PROJECT_DIR, ClickHouseSettings
+from orchard.settings import ClickHouseSettings
 from orchard.warehouse import lifecycle
 from orchard.warehouse.client import get_client
 
-DBT = Path(sys.executable).parent / "dbt"
 FIRST_DAY = date(2026, 1, 20)
 
 
@@ -42,27 +40,10 @@ class BiStack:
     def client(self):
         return get_client(self.warehouse)
 
-    def dbt(self, *args: str) -> subprocess.CompletedProcess:
-        """The dbt CLI on the project, ci target, against this stack's warehouse."""
-        return subprocess.run(
-            [
-                str(DBT),
-                *args,
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target",
-                "ci",
-                "--target-path",
-                str(self.root / "target"),
-                "--log-path",
-                str(self.root / "logs"),
-            ],  # fmt: skip
-            capture_output=True,
-            text=True,
-            env={**os.environ, **self.warehouse.env(), "DO_NOT_TRACK": "1", "ORCHARD_DBT_SCHEMA": "ci"},
-        )
+    @property
+    def dbt(self) -> Dbt:
+        """The dbt CLI on the project, ci target, against this stack's warehouse (raises if dbt fails)."""
+        return Dbt(self.root, "raw_instacart", "raw_shop", env=self.warehouse.env())
 
 
 def _fill_warehouse(root: Path, warehouse: ClickHouseSettings) -> None:
@@ -103,8 +84,7 @@ def bi_stack(tmp_path_factory, start_warehouse) -> BiStack:
         warehouse = ClickHouseSettings(port=process.port)
         _fill_warehouse(root, warehouse)
         stack = BiStack(warehouse, bi_password, {}, config.SupersetConnection("", "", ""), root)
-        build = stack.dbt("build", "--full-refresh", "--exclude", "resource_type:unit_test")
-        assert build.returncode == 0, f"dbt build failed:\n{build.stdout[-6000:]}"
+        stack.dbt("build", "--full-refresh", "--exclude", "resource_type:unit_test")
         stack.manifest = json.loads((root / "target" / "manifest.json").read_text())
     finally:
         superset_thread.join()

@@ -182,8 +182,7 @@ def test_a_renamed_column_shows_and_a_dropped_one_fails_naming_the_chart(bi_stac
         ).result_rows
         assert ("KPIs on target",) in failed
     finally:
-        rebuilt = bi_stack.dbt("run", "--select", "rpt_grocery_kpis")
-        assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
+        bi_stack.dbt("run", "--select", "rpt_grocery_kpis")
     refresh(bi_stack.manifest, "run-restored", client, bi_stack.superset, ["executive_summary"])
     assert "status" in api.dataset_columns(kpis["id"])
 
@@ -208,8 +207,7 @@ def test_a_chart_that_comes_back_empty_while_its_mart_has_rows_fails(bi_stack):
             "no rows although ci_marts.rpt_grocery_product_performance has" in str(failure.value)
         )
     finally:
-        rebuilt = bi_stack.dbt("run", "--select", "rpt_grocery_product_performance")
-        assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
+        bi_stack.dbt("run", "--select", "rpt_grocery_product_performance")
 
 
 def test_without_superset_the_refresh_says_so_and_checks_the_marts(bi_stack, monkeypatch, caplog):

@@ -26,11 +26,32 @@ INSTACART_FILES = (
 )
 
 
+def dbt_command(*args: str, target: str, target_path: Path, log_path: Path) -> list[str]:
+    """The dbt CLI on Orchard's project and profiles, for one target, with its artifacts where a test wants them."""
+    return [
+        str(DBT),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target",
+        target,
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(log_path),
+    ]
+
+
 class Dbt:
     """`dbt(*args, vars=...)` runs one dbt command and returns its run results (plus returncode and output)."""
 
-    def __init__(self, root: Path, raw_instacart: str, raw_shop: str, schema: str = "ci"):
+    def __init__(
+        self, root: Path, raw_instacart: str, raw_shop: str, schema: str = "ci", env: dict | None = None
+    ):
         self.root = root
+        self.env = env or {}  # e.g. the ORCHARD_CLICKHOUSE_* of a warehouse other than the session's
         self.raw_instacart = raw_instacart
         self.raw_shop = raw_shop
         self.schema = schema  # the databases are <schema>_marts, <schema>_staging, ...
@@ -42,18 +63,7 @@ class Dbt:
             **(vars or {}),
         }
         cmd = [
-            str(DBT),
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target",
-            "ci",
-            "--target-path",
-            str(self.root / "target"),
-            "--log-path",
-            str(self.root / "logs"),
+            *dbt_command(*args, target="ci", target_path=self.root / "target", log_path=self.root / "logs"),
             "--vars",
             json.dumps(all_vars),
         ]
@@ -61,7 +71,7 @@ class Dbt:
             cmd,
             capture_output=True,
             text=True,
-            env={**os.environ, "DO_NOT_TRACK": "1", "ORCHARD_DBT_SCHEMA": self.schema},
+            env={**os.environ, **self.env, "DO_NOT_TRACK": "1", "ORCHARD_DBT_SCHEMA": self.schema},
         )
         # `dbt source freshness` writes its results to sources.json, every other command to run_results.json
         artifact = "sources.json" if args[:2] == ("source", "freshness") else "run_results.json"

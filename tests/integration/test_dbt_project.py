@@ -11,16 +11,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from orchard.settings import DBT_PROJECT_DIR
-
-sys.path.insert(0, str(Path(__file__).parent))  # the dbt runner beside this file
-from dbt_runner import DBT, Dbt, not_green, statuses, write_instacart_drop  # noqa: E402
+from dbt_runner import Dbt, dbt_command, not_green, statuses, write_instacart_drop
 
 pytestmark = pytest.mark.integration
 
@@ -333,20 +328,9 @@ def test_docs_generate(dbt):
 def test_schemas_map_to_databases_per_target(dbt, target, marts, ops, snapshots):
     # prod builds into the fixed databases BI reads; other targets prefix them with the target's schema
     subprocess.run(
-        [
-            str(DBT),
-            "parse",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target",
-            target,
-            "--target-path",
-            str(dbt.root / f"parse-{target}"),
-            "--log-path",
-            str(dbt.root / "logs"),
-        ],
+        dbt_command(
+            "parse", target=target, target_path=dbt.root / f"parse-{target}", log_path=dbt.root / "logs"
+        ),
         check=True,
         capture_output=True,
         env={**os.environ, "ORCHARD_DBT_SCHEMA": target},

@@ -19,15 +19,12 @@ the project again).
 from __future__ import annotations
 
 import sqlite3
-import sys
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # the dbt runner beside this file
-from dbt_runner import Dbt, write_instacart_drop  # noqa: E402
+from dbt_runner import Dbt, write_instacart_drop
 
 pytestmark = pytest.mark.integration
 

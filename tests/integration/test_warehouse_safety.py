@@ -14,11 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+from warehouse_http import Http
 
 from orchard.settings import WAREHOUSE_PASSWORD_FILE as PASSWORD_FILE_NAME
-
-sys.path.insert(0, str(Path(__file__).parent))  # the helper module beside this file
-from warehouse_http import Http  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+import gzip
 import http.client
+import zlib
 from urllib.parse import urlencode
+
+import brotli
+import lz4.frame
+import zstandard
+
+# Every body encoding the server takes, with how a client compresses a payload in it.
+COMPRESSORS = {
+    "gzip": gzip.compress,
+    "deflate": zlib.compress,
+    "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
+    "br": brotli.compress,
+    "lz4": lz4.frame.compress,
+}
 
 
 class Http:

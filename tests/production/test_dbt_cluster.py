@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from dbt_runner import dbt_command
 
-from orchard.settings import DBT_PROJECT_DIR
 from orchard.warehouse.lifecycle import free_port
 
 pytestmark = pytest.mark.unit
@@ -31,22 +31,14 @@ def ddl(tmp_path: Path, target: str) -> list[str]:
     }
     env.pop("ORCHARD_DBT_SCHEMA", None)
     proc = subprocess.run(
-        [
-            str(DBT),
+        dbt_command(
             "--quiet",
             "run-operation",
             "cluster_ddl",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target",
-            target,
-            "--target-path",
-            str(tmp_path / target / "target"),
-            "--log-path",
-            str(tmp_path / target / "logs"),
-        ],
+            target=target,
+            target_path=tmp_path / target / "target",
+            log_path=tmp_path / target / "logs",
+        ),
         capture_output=True,
         text=True,
         env=env,
