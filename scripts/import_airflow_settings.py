@@ -81,7 +81,7 @@ def main(path: Path) -> None:
 
     with create_session() as session:
         for item in data.get("connections") or []:
-            item = {**item, **_warehouse_from_env(item["conn_id"])}
+            item = {**item, **_warehouse_fields(item)}
             extra = item.get("conn_extra")
             conn = Connection(
                 conn_id=item["conn_id"],
@@ -113,15 +113,18 @@ def main(path: Path) -> None:
         print(f"  variable {item['variable_name']}")
 
 
-def _warehouse_from_env(conn_id: str) -> dict:
-    """The warehouse fields of `clickhouse_default` from the environment, if it names one; else nothing."""
-    from orchard.settings import CLICKHOUSE_CONN_ID, ClickHouseSettings
+def _warehouse_fields(item: dict) -> dict:
+    """The warehouse fields of `clickhouse_default` from the environment, if it names one; else, as the file
+    holds no secret, the embedded warehouse's password (generated on first use). Nothing for other ids."""
+    from orchard.settings import CLICKHOUSE_CONN_ID, ClickHouseSettings, default_warehouse_password
 
+    if item["conn_id"] != CLICKHOUSE_CONN_ID:
+        return {}
     given = "AIRFLOW_CONN_" + CLICKHOUSE_CONN_ID.upper() in os.environ or any(
         key.startswith("ORCHARD_CLICKHOUSE_") and key != "ORCHARD_CLICKHOUSE_CLUSTER" for key in os.environ
     )
-    if conn_id != CLICKHOUSE_CONN_ID or not given:
-        return {}
+    if not given:
+        return {"conn_password": item.get("conn_password") or default_warehouse_password()}
     ch = ClickHouseSettings.from_env()
     return {
         "conn_host": ch.host,

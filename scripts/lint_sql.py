@@ -2,16 +2,16 @@
 """sqlfluff over the dbt project (ClickHouse dialect, dbt templater), for `make lint`.
 
 sqlfluff's dbt templater always opens a dbt connection, and dbt-clickhouse connects eagerly, so linting
-needs a warehouse. When ORCHARD_CLICKHOUSE_* (or the defaults) reach one, it is used; otherwise a throwaway
-embedded warehouse is started on a temporary path and a free port, and stopped afterwards.
+needs a warehouse: a throwaway embedded one on a temporary path and a free port, stopped afterwards. Never
+the one a user runs (`make run` in another clone answers on the same port with another password).
 
 Usage: scripts/lint_sql.py [PATH ...]   (paths in dbt/; default: models snapshots analyses tests/singular)
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -34,17 +34,18 @@ def sqlfluff(paths: list[str], env: dict) -> int:
 def main() -> int:
     disable_telemetry()
     paths = sys.argv[1:] or DEFAULT_PATHS
-    settings = ClickHouseSettings.from_env()
-    if lifecycle.ping(settings.host, settings.port):
-        return sqlfluff(paths, {**os.environ, **settings.env()})
+    throwaway = ClickHouseSettings(
+        host="127.0.0.1", port=lifecycle.free_port(), password=secrets.token_urlsafe(16)
+    )
     with tempfile.TemporaryDirectory(prefix="orchard-lint-") as tmp:
-        port = lifecycle.free_port()
         log = Path(tmp) / "warehouse.log"
-        proc = lifecycle.spawn(Path(tmp) / "warehouse", "127.0.0.1", port, log)
+        secrets_env = {
+            "ORCHARD_CLICKHOUSE_PASSWORD": throwaway.password,
+            "ORCHARD_WAREHOUSE_READONLY_USERS": "",
+        }
+        proc = lifecycle.spawn(Path(tmp) / "warehouse", throwaway.host, throwaway.port, log, env=secrets_env)
         try:
-            lifecycle.wait_ready(proc, "127.0.0.1", port, log)
-            # the throwaway server and dbt agree on the password: the given one, else the generated one
-            throwaway = dataclasses.replace(settings, host="127.0.0.1", port=port)
+            lifecycle.wait_ready(proc, throwaway.host, throwaway.port, log)
             return sqlfluff(paths, {**os.environ, **throwaway.env()})
         finally:
             proc.terminate()
