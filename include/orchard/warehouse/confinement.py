@@ -115,7 +115,8 @@ class Confinement:
             raise _denied(user, "BACKUP and RESTORE are not available in the embedded warehouse")
         if top.kind == "KillQueryQuery" and read_only:
             raise _denied(user, "a read-only user cannot kill queries")
-        if any(child.kind == "Literal" for child in top.children):
+        # A string right under the statement is INTO OUTFILE's file, except in CREATE (its COMMENT).
+        if top.kind != "CreateQuery" and any(child.kind == "Literal" for child in top.children):
             raise _denied(
                 user,
                 "INTO OUTFILE is not allowed over HTTP: the result comes back in the response. To write a "
