@@ -424,6 +424,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def confine(self, conn: Connection, request: Request, statement: str) -> None:
         """Refuse a statement that reaches files or hosts the operator did not allow."""
+        self.server.confinement.check_text(statement, request.user.name)
         ast = conn.explain_ast(statement, request.query_params)
         self.server.confinement.check(ast, request.user.name, request.user.readonly, not request.read_only)
 

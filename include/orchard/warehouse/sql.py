@@ -85,6 +85,12 @@ def strip_comments(sql: str) -> str:
     return "".join(" " if kind == "comment" else sql[start:end] for kind, start, end in _spans(sql))
 
 
+def code_only(sql: str) -> str:
+    """The statement with comments blanked out and every quoted string or identifier emptied: its keywords."""
+    parts = {"code": lambda start, end: sql[start:end], "comment": lambda start, end: " "}
+    return "".join(parts.get(kind, lambda start, end: "''")(start, end) for kind, start, end in _spans(sql))
+
+
 def split_statements(sql: str) -> list[str]:
     """The statements of a script, split at each `;` outside quotes and comments; empty ones dropped."""
     parts, begin = [], 0
