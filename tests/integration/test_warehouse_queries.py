@@ -107,6 +107,19 @@ def test_summary_header_on_errors_and_control_statements(server):
         assert response.status != 200 and json.loads(response.headers["X-ClickHouse-Summary"])
 
 
+def test_timezone_header_follows_session_timezone(server):
+    response, data = query(server, "SELECT timezone()", session_timezone="Asia/Tokyo")
+    assert data == b"Asia/Tokyo\n" and response.headers["X-ClickHouse-Timezone"] == "Asia/Tokyo"
+    session = {"session_id": f"s-{uuid.uuid4()}"}
+    assert query(server, "SET session_timezone = 'America/Denver'", **session)[0].status == 200
+    response, data = query(server, "SELECT timezone()", **session)
+    assert data == b"America/Denver\n" and response.headers["X-ClickHouse-Timezone"] == "America/Denver"
+    assert query(server, "SELECT 1")[0].headers["X-ClickHouse-Timezone"] not in (
+        "Asia/Tokyo",
+        "America/Denver",
+    )
+
+
 def test_a_semicolon_in_a_literal_or_comment_is_not_a_second_statement(server):
     table = f"c_{uuid.uuid4().hex[:8]}"
     # what dbt-clickhouse sends for a model whose column description holds a `;`

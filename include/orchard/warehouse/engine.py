@@ -34,7 +34,7 @@ class Connection:
 
     def __init__(self, path: str) -> None:
         self.raw = chdb.connect(path)
-        self.closed = False
+        self.timezone: str | None = None  # the session_timezone a SET gave this connection (a session)
         self.progress: dict[str, int] = {}
         self.raw.set_progress_callback(self._on_progress)
 
@@ -100,7 +100,6 @@ class Connection:
             raise ClickHouseError.from_engine(exc) from None
 
     def close(self) -> None:
-        self.closed = True
         try:
             self.raw.set_progress_callback(None)
             self.raw.close()

@@ -459,7 +459,7 @@ class Handler(BaseHTTPRequestHandler):
             "written_rows": result.rows_written,
             "written_bytes": result.bytes_written,
         }
-        self.send_plain(200, b"", self.clickhouse_headers(request, "TabSeparated", summary))
+        self.send_plain(200, b"", self.clickhouse_headers(request, "TabSeparated", summary, conn))
 
     def run_query(self, conn: Connection, request: Request, statement: str, fmt: str) -> None:
         default_format = request.params.get("default_format") or "TabSeparated"
@@ -519,7 +519,9 @@ class Handler(BaseHTTPRequestHandler):
                 if buffered >= RESPONSE_BUFFER and not wait_end:
                     complete = False
                     break
-            headers = self.clickhouse_headers(request, fmt, conn.progress)
+            if sql.first_keyword(statement) == "SET" and "session_timezone" in statement.lower():
+                conn.timezone = conn.execute("SELECT timezone()").bytes().decode().strip()
+            headers = self.clickhouse_headers(request, fmt, conn.progress, conn)
             headers["Content-Type"] = content_type(fmt)
             spool.seek(0)
             if complete:
@@ -591,11 +593,15 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- responses --------------------------------------------------------------------------------
 
-    def clickhouse_headers(self, request: Request, fmt: str, progress: dict) -> dict[str, str]:
+    def clickhouse_headers(
+        self, request: Request, fmt: str, progress: dict, conn: Connection
+    ) -> dict[str, str]:
+        # As a server, the time zone the query ran in: its session_timezone, else the server's.
+        timezone = request.settings.get("session_timezone") or conn.timezone or self.server.engine.timezone
         return {
             "X-ClickHouse-Query-Id": request.query_id,
             "X-ClickHouse-Format": fmt,
-            "X-ClickHouse-Timezone": self.server.engine.timezone,
+            "X-ClickHouse-Timezone": timezone,
             "X-ClickHouse-Server-Display-Name": self.server.display_name,
             "X-ClickHouse-Summary": summary(progress),
             "Content-Type": "text/plain; charset=UTF-8",
