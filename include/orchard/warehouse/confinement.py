@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from orchard.warehouse import sql
 from orchard.warehouse.errors import ClickHouseError
 
 # Table functions that only compute or read the warehouse itself.
@@ -35,6 +36,7 @@ DICTIONARY_SOURCES = {"clickhouse", "null"}
 _TABLE_POSITIONS = {"TableExpression", "InsertQuery", "CreateQuery", "AttachQuery", "BackupQuery"}
 _NUMERIC_RANGE = re.compile(r"\{\d+\.\.\d+\}")
 _GLOB = re.compile(r"[*?{\[]")
+_INTO_OUTFILE = re.compile(r"\bINTO\s+OUTFILE\b", re.I)
 
 
 @dataclass
@@ -100,6 +102,20 @@ class Confinement:
     def user_files(self) -> Path:
         return self.file_roots[0]
 
+    def check_text(self, statement: str, user: str) -> None:
+        """Refuse INTO OUTFILE before the engine sees the statement: `EXPLAIN AST ... INTO OUTFILE 'f'`
+        writes the parse tree to that file (for INSERT ... SELECT, whose INTO OUTFILE the parser gives to
+        the EXPLAIN), so the check on the tree would come too late."""
+        if _INTO_OUTFILE.search(sql.code_only(statement)):
+            raise self._outfile_denied(user)
+
+    def _outfile_denied(self, user: str) -> ClickHouseError:
+        return _denied(
+            user,
+            "INTO OUTFILE is not allowed over HTTP: the result comes back in the response. To write a "
+            f"file, use INSERT INTO FUNCTION file('name', 'Format') under {self.user_files}",
+        )
+
     def check(self, ast_dump: str, user: str, read_only: bool, writes_allowed: bool = True) -> None:
         """Raise ClickHouseError if the statement reaches outside what the operator allowed.
 
@@ -115,12 +131,9 @@ class Confinement:
             raise _denied(user, "BACKUP and RESTORE are not available in the embedded warehouse")
         if top.kind == "KillQueryQuery" and read_only:
             raise _denied(user, "a read-only user cannot kill queries")
-        if any(child.kind == "Literal" for child in top.children):
-            raise _denied(
-                user,
-                "INTO OUTFILE is not allowed over HTTP: the result comes back in the response. To write a "
-                f"file, use INSERT INTO FUNCTION file('name', 'Format') under {self.user_files}",
-            )
+        # A string right under the statement is INTO OUTFILE's file, except in CREATE (its COMMENT).
+        if top.kind != "CreateQuery" and any(child.kind == "Literal" for child in top.children):
+            raise self._outfile_denied(user)
         for node in nodes:
             if node.kind == "TableIdentifier" and ("/" in node.name or node.name.startswith("~")):
                 self._check_path(node.name, user, read_only)  # the default database reads such paths

@@ -8,6 +8,7 @@ an HTTP session keeps one for its lifetime.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import chdb
 
+from orchard.warehouse import sql
 from orchard.warehouse.errors import ClickHouseError
 
 DEFAULT_SESSION_TIMEOUT = 60
@@ -32,6 +34,7 @@ class Connection:
 
     def __init__(self, path: str) -> None:
         self.raw = chdb.connect(path)
+        self.timezone: str | None = None  # the session_timezone a SET gave this connection (a session)
         self.progress: dict[str, int] = {}
         self.raw.set_progress_callback(self._on_progress)
 
@@ -104,6 +107,26 @@ class Connection:
             pass
 
 
+# The query log, as a ClickHouse server keeps it (chDB keeps none without a configuration), for 30 days.
+ENGINE_CONFIG = """<clickhouse>
+    <query_log>
+        <database>system</database>
+        <table>query_log</table>
+        <flush_interval_milliseconds>7500</flush_interval_milliseconds>
+        <ttl>event_date + INTERVAL 30 DAY DELETE</ttl>
+    </query_log>
+</clickhouse>
+"""
+
+# system.processes with each query's `query_id` the one its client chose (carried in the query's text by
+# sql.tag) and chDB's own id as `engine_query_id`: what a client's KILL QUERY condition is evaluated on.
+CLIENT_PROCESSES = (
+    "SELECT * EXCEPT (query_id, mark), if(mark = '', query_id, decodeURLComponent(mark)) AS query_id "
+    "FROM (SELECT *, query_id AS engine_query_id, "
+    f"extract(query, '{sql.QUERY_ID_PATTERN}') AS mark FROM system.processes)"
+)
+
+
 # Engine errors of a failed write that chDB 26.9's streaming insert does not raise.
 WRITE_FAILURES = ("NOT_ENOUGH_SPACE", "CANNOT_WRITE_TO_FILE_DESCRIPTOR", "CANNOT_FSYNC")
 
@@ -143,13 +166,55 @@ class Engine:
         self._lock_file.truncate()
         self._lock_file.write(str(os.getpid()))
         self._lock_file.flush()
-        # The anchor keeps the engine open while request connections come and go.
-        self._anchor = Connection(str(self.path))
+        # The anchor keeps the engine open while request connections come and go; being the first
+        # connection, it starts the engine with the configuration.
+        config = self.path / ".orchard-engine.xml"
+        config.write_text(ENGINE_CONFIG)
+        self._anchor = Connection(f"file:{self.path}?config-file={config}")
         self.version = chdb.engine_version
         self.timezone = self._anchor.execute("SELECT timezone()").bytes().decode().strip()
         self._sessions: dict[str, Session] = {}
         self._sessions_lock = threading.Lock()
+        self._running: set[str] = set()
+        self._running_lock = threading.Lock()
         self._closed = False
+
+    @contextlib.contextmanager
+    def running(self, query_id: str):
+        """Hold a client's query id while its query runs: a second query with the same id is refused,
+        as a ClickHouse server refuses it."""
+        with self._running_lock:
+            if query_id in self._running:
+                raise ClickHouseError(
+                    "QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING",
+                    f"Query with id = {query_id} is already running: wait for it, or choose another query_id",
+                    code=216,
+                )
+            self._running.add(query_id)
+        try:
+            yield
+        finally:
+            with self._running_lock:
+                self._running.discard(query_id)
+
+    def cancel(self, query_id: str) -> None:
+        """Stop the engine's query for a client's query id (its client went away)."""
+        condition = f"query_id = {sql.quote_literal(query_id)}"
+        conn = self.connect()
+        try:
+            conn.execute(self.kill_statement(condition, " ASYNC"))
+        except ClickHouseError:
+            pass  # the query ended meanwhile
+        finally:
+            conn.close()
+
+    @staticmethod
+    def kill_statement(condition: str, tail: str) -> str:
+        """The engine's KILL QUERY for a client's condition, in which `query_id` is the client's id."""
+        return (
+            f"KILL QUERY WHERE query_id IN (SELECT engine_query_id FROM ({CLIENT_PROCESSES}) "
+            f"WHERE {condition}){tail}"
+        )
 
     def connect(self) -> Connection:
         return Connection(str(self.path))

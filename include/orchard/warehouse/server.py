@@ -16,6 +16,7 @@ import email.policy
 import json
 import os
 import secrets
+import select
 import signal
 import socket
 import sys
@@ -29,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from orchard.warehouse import codecs, credentials, sql, streaming
+from orchard.warehouse import codecs, credentials, external, sql, streaming
 from orchard.warehouse.auth import (
     User,
     Users,
@@ -83,6 +84,7 @@ class Request:
     query_id: str
     settings: dict[str, str]
     query_params: dict[str, str]
+    external: dict[str, bytes]  # external data: temporary tables sent with the query, by name
 
 
 class WarehouseHTTPServer(ThreadingHTTPServer):
@@ -147,6 +149,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_request(self, method: str) -> None:
         self.end_session = lambda: None  # run() replaces it inside a session
+        self.query_conn: Connection | None = None  # its counters are the summary of an error response
         query_id = str(uuid.uuid4())
         try:
             self.refuse_other_sites()
@@ -171,7 +174,8 @@ class Handler(BaseHTTPRequestHandler):
             request = self.make_request(method, params, query_id)  # authenticates: before any body is read
             body = self.decoded_body() if method == "POST" else iter(())
             if method == "POST" and self._is_form():
-                request = self.make_request(method, {**params, **self.read_form(body)}, query_id)
+                fields, files = self.read_form(body)
+                request = self.make_request(method, {**params, **fields}, query_id, files)
                 body = iter(())
             self.run(request, body)
         except ClickHouseError as exc:
@@ -249,23 +253,22 @@ class Handler(BaseHTTPRequestHandler):
         # default content type) is the query itself.
         return self.headers.get("Content-Type", "").split(";")[0].strip().lower() == "multipart/form-data"
 
-    def read_form(self, body: Iterator[bytes]) -> dict[str, str]:
-        """Query and parameters sent as a form (clickhouse-connect does this for long parameters)."""
+    def read_form(self, body: Iterator[bytes]) -> tuple[dict[str, str], dict[str, bytes]]:
+        """Query and parameters sent as a form (clickhouse-connect does this for long parameters), and
+        the form's files: external data, a temporary table each, named by its field."""
         data = streaming.read_limited(body, MAX_QUERY_BODY)
         kind = self.headers.get("Content-Type", "")
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
             f"Content-Type: {kind}\r\n\r\n".encode() + data
         )
-        fields = {}
+        fields, files = {}, {}
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
-            if part.get_filename():
-                raise ClickHouseError(
-                    "NOT_IMPLEMENTED", "External data tables are not supported by this server"
-                )
-            if name:
+            if name and part.get_filename():
+                files[name] = part.get_payload(decode=True)
+            elif name:
                 fields[name] = part.get_payload(decode=True).decode()
-        return fields
+        return fields, files
 
     def credentials(self, params: dict[str, str]) -> tuple[str, str]:
         header = self.headers.get("Authorization", "")
@@ -281,11 +284,20 @@ class Handler(BaseHTTPRequestHandler):
             return self.headers.get("X-ClickHouse-User", "default"), self.headers.get("X-ClickHouse-Key", "")
         return params.get("user", "default"), params.get("password", "")
 
-    def make_request(self, method: str, params: dict[str, str], query_id: str) -> Request:
+    def make_request(
+        self, method: str, params: dict[str, str], query_id: str, files: dict[str, bytes] | None = None
+    ) -> Request:
         user = self.server.users.authenticate(*self.credentials(params))
-        settings = {k: v for k, v in params.items() if k not in HTTP_PARAMS and not k.startswith("param_")}
+        external_params = {f"{name}_{key}" for name in files or {} for key in external.PARAMS}
+        settings = {
+            k: v
+            for k, v in params.items()
+            if k not in HTTP_PARAMS and k not in external_params and not k.startswith("param_")
+        }
         query_params = {k[len("param_") :]: v for k, v in params.items() if k.startswith("param_")}
-        return Request(params, user, user.readonly or method == "GET", query_id, settings, query_params)
+        return Request(
+            params, user, user.readonly or method == "GET", query_id, settings, query_params, files or {}
+        )
 
     # -- running queries --------------------------------------------------------------------------
 
@@ -330,9 +342,17 @@ class Handler(BaseHTTPRequestHandler):
                 engine.release(session)
 
         self.end_session = end_session
+        self.query_conn = conn
         try:
-            restore = self.apply(conn, request, session is not None)
-            self.execute(conn, request, body, session)
+            with engine.running(request.query_id):
+                restore = self.apply(conn, request, session is not None)
+                for name, data in request.external.items():
+                    create = external.create_statement(name, request.params)
+                    self.confine(conn, request, create)
+                    conn.execute(create)
+                    restore.append(external.drop_statement(name))  # a session keeps none after the query
+                    external.load(conn, name, request.params, data)
+                self.execute(conn, request, body, session)
         finally:
             end_session()
             if session is None:
@@ -377,6 +397,7 @@ class Handler(BaseHTTPRequestHandler):
             if sql.has_several_statements(statement):
                 raise ClickHouseError("SYNTAX_ERROR", "Multi-statements are not allowed")
             self.confine(conn, request, f"{statement} FORMAT {fmt}")
+            statement = sql.tag(statement, request.query_id)
             self.run_insert(conn, request, statement, fmt, streaming.prepend(text[offset:], body))
             return
         text += streaming.read_limited(body, MAX_QUERY_BODY)
@@ -395,10 +416,15 @@ class Handler(BaseHTTPRequestHandler):
         if session is not None and request.read_only and not sql.is_read_only(statement):
             raise ClickHouseError("READONLY", f"{request.user.name}: Cannot execute query in readonly mode")
         self.confine(conn, request, statement)
-        self.run_query(conn, request, statement)
+        fmt = sql.output_format(statement, request.params.get("default_format") or "TabSeparated")
+        if (kill := sql.kill_query(statement)) is not None:
+            # chDB's query ids are its own: the condition is evaluated with the clients' ids instead.
+            statement = self.server.engine.kill_statement(*kill)
+        self.run_query(conn, request, sql.tag(statement, request.query_id), fmt)
 
     def confine(self, conn: Connection, request: Request, statement: str) -> None:
         """Refuse a statement that reaches files or hosts the operator did not allow."""
+        self.server.confinement.check_text(statement, request.user.name)
         ast = conn.explain_ast(statement, request.query_params)
         self.server.confinement.check(ast, request.user.name, request.user.readonly, not request.read_only)
 
@@ -433,13 +459,53 @@ class Handler(BaseHTTPRequestHandler):
             "written_rows": result.rows_written,
             "written_bytes": result.bytes_written,
         }
-        self.send_plain(200, b"", self.clickhouse_headers(request, "TabSeparated", summary))
+        self.send_plain(200, b"", self.clickhouse_headers(request, "TabSeparated", summary, conn))
 
-    def run_query(self, conn: Connection, request: Request, statement: str) -> None:
+    def run_query(self, conn: Connection, request: Request, statement: str, fmt: str) -> None:
         default_format = request.params.get("default_format") or "TabSeparated"
-        fmt = sql.output_format(statement, default_format)
         conn.reset_progress()
+        with self.cancel_if_client_leaves(request, statement):
+            self.respond_with_result(conn, request, statement, default_format, fmt)
+
+    @contextlib.contextmanager
+    def cancel_if_client_leaves(self, request: Request, statement: str):
+        """Stop a read-only query whose client closed its connection while the query computes, as
+        ClickHouse's cancel_http_readonly_queries_on_client_close does (on here unless set to 0)."""
+        if not sql.is_read_only(statement) or request.settings.get(
+            "cancel_http_readonly_queries_on_client_close"
+        ) in ("0", "false"):
+            yield
+            return
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                try:
+                    readable, _, _ = select.select([self.connection], [], [], 0.25)
+                    if not readable:
+                        continue
+                    if self.connection.recv(1, socket.MSG_PEEK):
+                        return  # the client's next request: it is still there
+                except (OSError, ValueError):
+                    pass
+                if not done.is_set():
+                    self.server.engine.cancel(request.query_id)
+                return
+
+        watcher = threading.Thread(target=watch, name="client-watch", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
+
+    def respond_with_result(
+        self, conn: Connection, request: Request, statement: str, default_format: str, fmt: str
+    ) -> None:
         chunks = self.result_chunks(conn, statement, default_format, fmt, request.query_params)
+        if fmt == "Native" and (version := native_protocol_version(request.params)):
+            chunks = streaming.native_block_info(chunks, version)
         wait_end = request.params.get("wait_end_of_query") in ("1", "true")
         encoding = None
         if request.settings.get("enable_http_compression") in ("1", "true"):
@@ -453,7 +519,9 @@ class Handler(BaseHTTPRequestHandler):
                 if buffered >= RESPONSE_BUFFER and not wait_end:
                     complete = False
                     break
-            headers = self.clickhouse_headers(request, fmt, conn.progress)
+            if sql.first_keyword(statement) == "SET" and "session_timezone" in statement.lower():
+                conn.timezone = conn.execute("SELECT timezone()").bytes().decode().strip()
+            headers = self.clickhouse_headers(request, fmt, conn.progress, conn)
             headers["Content-Type"] = content_type(fmt)
             spool.seek(0)
             if complete:
@@ -525,16 +593,17 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- responses --------------------------------------------------------------------------------
 
-    def clickhouse_headers(self, request: Request, fmt: str, progress: dict) -> dict[str, str]:
-        keys = ("read_rows", "read_bytes", "written_rows", "written_bytes", "total_rows_to_read",
-                "result_rows", "result_bytes", "elapsed_ns")  # fmt: skip
-        summary = {key: str(progress.get(key, 0)) for key in keys}
+    def clickhouse_headers(
+        self, request: Request, fmt: str, progress: dict, conn: Connection
+    ) -> dict[str, str]:
+        # As a server, the time zone the query ran in: its session_timezone, else the server's.
+        timezone = request.settings.get("session_timezone") or conn.timezone or self.server.engine.timezone
         return {
             "X-ClickHouse-Query-Id": request.query_id,
             "X-ClickHouse-Format": fmt,
-            "X-ClickHouse-Timezone": self.server.engine.timezone,
+            "X-ClickHouse-Timezone": timezone,
             "X-ClickHouse-Server-Display-Name": self.server.display_name,
-            "X-ClickHouse-Summary": json.dumps(summary, separators=(",", ":")),
+            "X-ClickHouse-Summary": summary(progress),
             "Content-Type": "text/plain; charset=UTF-8",
         }
 
@@ -562,9 +631,38 @@ class Handler(BaseHTTPRequestHandler):
             "X-ClickHouse-Exception-Code": str(exc.code),
             "X-ClickHouse-Query-Id": query_id,
             "X-ClickHouse-Server-Display-Name": self.server.display_name,
+            "X-ClickHouse-Summary": summary(self.query_conn.progress if self.query_conn else {}),
         }
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.send_plain(exc.http_status, exc.body().encode(), headers)
+
+
+def summary(progress: dict) -> str:
+    """The X-ClickHouse-Summary header: the query's counters, zero where the engine reported none."""
+    keys = ("read_rows", "read_bytes", "written_rows", "written_bytes", "total_rows_to_read",
+            "result_rows", "result_bytes", "elapsed_ns")  # fmt: skip
+    return json.dumps({key: str(progress.get(key, 0)) for key in keys}, separators=(",", ":"))
+
+
+def native_protocol_version(params: dict[str, str]) -> int:
+    """The client_protocol_version a Native result is written for (0: the plain format)."""
+    version = params.get("client_protocol_version", "0") or "0"
+    if not version.isdigit():
+        raise ClickHouseError("BAD_ARGUMENTS", f"Invalid client_protocol_version: '{version}'")
+    if (
+        int(version)
+        and not streaming.NATIVE_LOW_CARDINALITY <= int(version) < streaming.NATIVE_CUSTOM_SERIALIZATION
+    ):
+        # Older clients want LowCardinality columns converted, newer ones a per-column serialization flag:
+        # chDB writes neither.
+        raise ClickHouseError(
+            "NOT_IMPLEMENTED",
+            f"Native output for client_protocol_version {version} is not available: the embedded warehouse "
+            f"writes Native for protocol versions {streaming.NATIVE_LOW_CARDINALITY} to "
+            f"{streaming.NATIVE_CUSTOM_SERIALIZATION - 1} (clickhouse-connect uses 54405), or with none",
+            code=48,
+        )
+    return int(version)
 
 
 def truncated_body(where: str) -> ClickHouseError:

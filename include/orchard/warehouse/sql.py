@@ -4,6 +4,8 @@ read-only statements and multi-statement detection. The engine parses everything
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from urllib.parse import quote
 
 # `INSERT INTO <target> [...] FORMAT <name>` followed by the data (inline or in the body).
 INSERT_FORMAT = re.compile(
@@ -49,54 +51,80 @@ def is_read_only(sql: str) -> bool:
     return first_keyword(sql) in READ_ONLY_STATEMENTS
 
 
-def strip_comments(sql: str) -> str:
-    """The statement with comments blanked out; quoted text is kept as it is."""
-    out, i, n = [], 0, len(sql)
+def _spans(sql: str) -> Iterator[tuple[str, int, int]]:
+    """The statement as ("code" | "quoted" | "comment", start, end) spans, as ClickHouse's lexer sees them:
+    '...', "..." and `...` with backslash escapes and doubled quotes, $tag$...$tag$ heredocs, -- and
+    `# ` line comments, and /* */ comments, which nest."""
+    i, n, code = 0, len(sql), 0
     while i < n:
         ch = sql[i]
+        kind, end = None, i
         if ch in "'\"`":
-            end = _quote_end(sql, i)
-            out.append(sql[i:end])
-            i = end
-        elif sql.startswith("--", i) or ch == "#":
-            end = sql.find("\n", i)
-            i = n if end < 0 else end
-            out.append(" ")
+            kind, end = "quoted", _quote_end(sql, i)
+        elif ch == "$" and not (i and _WORD.match(sql[i - 1])) and (heredoc := _HEREDOC.match(sql, i)):
+            close = sql.find(heredoc.group(0), heredoc.end())
+            kind, end = "quoted", n if close < 0 else close + len(heredoc.group(0))
+        elif sql.startswith("--", i) or sql.startswith(("# ", "#!"), i) or sql.startswith("#\n", i):
+            newline = sql.find("\n", i)
+            kind, end = "comment", n if newline < 0 else newline
         elif sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            out.append(" ")
-        else:
-            out.append(ch)
+            kind, end = "comment", _block_comment_end(sql, i)
+        if kind is None:
             i += 1
-    return "".join(out)
+            continue
+        if code < i:
+            yield "code", code, i
+        yield kind, i, end
+        i = code = end
+    if code < n:
+        yield "code", code, n
+
+
+def strip_comments(sql: str) -> str:
+    """The statement with comments blanked out; quoted text is kept as it is."""
+    return "".join(" " if kind == "comment" else sql[start:end] for kind, start, end in _spans(sql))
+
+
+def code_only(sql: str) -> str:
+    """The statement with comments blanked out and every quoted string or identifier emptied: its keywords."""
+    parts = {"code": lambda start, end: sql[start:end], "comment": lambda start, end: " "}
+    return "".join(parts.get(kind, lambda start, end: "''")(start, end) for kind, start, end in _spans(sql))
 
 
 def split_statements(sql: str) -> list[str]:
     """The statements of a script, split at each `;` outside quotes and comments; empty ones dropped."""
-    parts, start, i, n = [], 0, 0, len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch in "'\"`":
-            i = _quote_end(sql, i)
-        elif sql.startswith("--", i) or ch == "#":
-            end = sql.find("\n", i)
-            i = n if end < 0 else end
-        elif sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-        else:
-            if ch == ";":
-                parts.append(sql[start:i])
-                start = i + 1
-            i += 1
-    parts.append(sql[start:])
+    parts, begin = [], 0
+    for kind, start, end in _spans(sql):
+        if kind != "code":
+            continue
+        for at in (m.start() + start for m in re.finditer(";", sql[start:end])):
+            parts.append(sql[begin:at])
+            begin = at + 1
+    parts.append(sql[begin:])
     return [part.strip() for part in parts if strip_comments(part).strip()]
 
 
 def has_several_statements(sql: str) -> bool:
     """True when a statement follows a `;` outside quotes and comments."""
     return len(split_statements(sql)) > 1
+
+
+_HEREDOC = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+_WORD = re.compile(r"[\w$]")
+
+
+def _block_comment_end(text: str, start: int) -> int:
+    depth, i, n = 0, start, len(text)
+    while i < n:
+        if text.startswith("/*", i):
+            depth, i = depth + 1, i + 2
+        elif text.startswith("*/", i):
+            depth, i = depth - 1, i + 2
+            if depth == 0:
+                return i
+        else:
+            i += 1
+    return n
 
 
 def _quote_end(text: str, start: int) -> int:
@@ -112,6 +140,54 @@ def _quote_end(text: str, start: int) -> int:
             return i + 1
         i += 1
     return n
+
+
+# The client's query id, carried in the statement's text: chDB gives each query an id of its own and
+# takes none from the caller, so this is how the server finds the engine's query for a client's id.
+QUERY_ID_MARK = "/* query_id: {} */"
+QUERY_ID_PATTERN = r"/\\* query_id: ([^ ]*) \\*/"  # as an SQL string: finds the mark in system.processes
+
+
+def tag(statement: str, query_id: str) -> str:
+    """The statement with the client's query id in a comment: after it, so that error positions stay
+    right, except for an INSERT, whose inline data runs to the end of the text."""
+    mark = QUERY_ID_MARK.format(quote(query_id, safe=""))
+    if first_keyword(statement) == "INSERT":
+        return f"{mark} {statement}"
+    return f"{statement.rstrip().removesuffix(';')}\n{mark}"
+
+
+_KILL_QUERY = re.compile(
+    r"\A\s*KILL\s+QUERY\s+(?:ON\s+CLUSTER\s+\S+\s+)?WHERE\s+(?P<condition>.*?)"
+    r"(?P<tail>(?:\s+(?:SYNC|ASYNC|TEST))?(?:\s+FORMAT\s+\w+)?(?:\s+SETTINGS\s+.*)?)\s*;?\s*\Z",
+    re.I | re.S,
+)
+
+
+def kill_query(statement: str) -> tuple[str, str] | None:
+    """(condition, what follows it) of a `KILL QUERY WHERE ...` statement, or None for any other."""
+    found = _KILL_QUERY.match(strip_comments(statement))
+    return (found.group("condition"), found.group("tail")) if found else None
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split a type list at the commas outside parentheses and quotes: "Decimal(9, 2), String"."""
+    parts, depth, begin = [], 0, 0
+    for kind, start, end in _spans(text):
+        if kind != "code":
+            continue
+        for at in range(start, end):
+            ch = text[at]
+            depth += (ch == "(") - (ch == ")")
+            if ch == "," and depth == 0:
+                parts.append(text[begin:at])
+                begin = at + 1
+    parts.append(text[begin:])
+    return [part.strip() for part in parts if part.strip()]
+
+
+def quote_identifier(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
 def quote_literal(value: str) -> str:

@@ -148,6 +148,24 @@ def prefetch(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
         producer.join()
 
 
+# Native over HTTP with a client_protocol_version: each block starts with a BlockInfo (field 1
+# is_overflows = false, field 2 bucket_num = -1, end). From 54454 on, columns carry a custom-serialization
+# flag as well, which chDB's Native output has not.
+NATIVE_BLOCK_INFO = b"\x01\x00\x02\xff\xff\xff\xff\x00"
+NATIVE_LOW_CARDINALITY = 54405
+NATIVE_CUSTOM_SERIALIZATION = 54454
+
+
+def native_block_info(chunks: Iterator[bytes], version: int) -> Iterator[bytes]:
+    """Native blocks as a client of `version` reads them: each chunk is one engine block (a streamed
+    result) or a result small enough for one (DESCRIBE, SHOW)."""
+    try:
+        for chunk in chunks:
+            yield NATIVE_BLOCK_INFO + chunk if version and chunk else chunk
+    finally:
+        chunks.close()
+
+
 def single(payload: bytes) -> Iterator[bytes]:
     yield payload
 
