@@ -1,5 +1,6 @@
 """A load killed mid-insert (loader or warehouse) and retried: dlt runs the interrupted job again, re-inserting the same
-file. The destination's inserts are idempotent per job file, so the retry never doubles rows."""
+file. The destination's inserts are idempotent per job file, so the retry never doubles rows; and publishing a
+replaced table, run again, keeps the new table."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dlt.destinations.impl.clickhouse.configuration import ClickHouseClientConfi
 
 from orchard.load.destination import (
     HttpClickHouseSqlClient,
+    PublishFromStagingJob,
     clickhouse_http,
     credentials_from_settings,
     job_file_token,
@@ -66,3 +68,18 @@ def test_the_same_rows_in_another_load_are_kept(sql_client, ch, tmp_path):
     client.execute_sql(f"INSERT INTO {db}.events SELECT * FROM {db}.events WHERE id < 10")
     client.execute_sql(f"INSERT INTO {db}.events SELECT * FROM {db}.events WHERE id < 10 LIMIT 10")
     assert ch.command(f"SELECT count() FROM {db}.events") == 2000 + 20 + 10  # nothing taken for a repeat
+
+
+def test_publishing_a_replaced_table_twice_keeps_the_new_rows(sql_client, ch):
+    """A resumed load runs the publish step of `replace` again: the table must stay the new one (dlt's own
+    EXCHANGE TABLES would swap the previous rows back in)."""
+    client, db = sql_client
+    ch.command(f"CREATE DATABASE {db}_staging")
+    ch.command(f"CREATE TABLE {db}_staging.events (id Int64) ENGINE = MergeTree ORDER BY id")
+    ch.command(f"INSERT INTO {db}.events SELECT number FROM numbers(3)")  # last night's rows
+    ch.command(f"INSERT INTO {db}_staging.events SELECT number + 100 FROM numbers(5)")  # tonight's, staged
+    publish = PublishFromStagingJob.generate_sql([{"name": "events"}], client)
+    for _ in range(2):
+        client.execute_many(publish)
+        assert ch.query(f"SELECT count(), min(id) FROM {db}.events").result_rows == [(5, 100)]
+    assert ch.command(f"SELECT count() FROM {db}_staging.events") == 5

@@ -33,6 +33,7 @@ from dlt.destinations.impl.clickhouse.factory import clickhouse
 from dlt.destinations.impl.clickhouse.sql_client import ClickHouseSqlClient
 from dlt.destinations.impl.clickhouse.typing import EXCHANGE_CAPABLE_DATABASE_ENGINES
 from dlt.destinations.sql_client import DBApiCursorImpl, SqlClientBase, raise_database_error
+from dlt.destinations.sql_jobs import SqlStagingReplaceFollowupJob
 from dlt.destinations.utils import _convert_to_old_pyformat
 
 from orchard.settings import ClickHouseSettings
@@ -235,6 +236,27 @@ def job_file_token(file_path: str) -> str:
     return f"{path.parent.parent.name}/{parsed.table_name}.{parsed.file_id}.{parsed.file_format}"
 
 
+class PublishFromStagingJob(SqlStagingReplaceFollowupJob):
+    """`replace`'s last step: publish each staging table with `CREATE OR REPLACE TABLE t CLONE AS staging.t`.
+
+    dlt's ClickHouse replace swaps with `EXCHANGE TABLES staging.t AND t`, which undoes itself when run
+    twice: a loader or warehouse killed after the swap but before dlt recorded the job runs it again on
+    resume and publishes the previous table back. REPLACE is atomic in an Atomic database (readers see the
+    old table or the new one) and gives the same table however often it runs, because staging keeps the
+    load's rows until the next load truncates it. CLONE AS attaches staging's parts by hard link: no copy.
+    """
+
+    @classmethod
+    def generate_sql(cls, table_chain: Sequence[Any], sql_client: SqlClientBase[Any]) -> list[str]:
+        sql = []
+        for table in table_chain:
+            with sql_client.with_staging_dataset():
+                staging_table = sql_client.make_qualified_table_name(table["name"])
+            table_name = sql_client.make_qualified_table_name(table["name"])
+            sql.append(f"CREATE OR REPLACE TABLE {table_name} CLONE AS {staging_table}")
+        return sql
+
+
 class HttpClickHouseClient(ClickHouseClient):
     """dlt's ClickHouse job client (DDL, merge, replace, state) on the HTTP SQL client."""
 
@@ -249,16 +271,21 @@ class HttpClickHouseClient(ClickHouseClient):
             config,
         )
 
+    def _create_replace_followup_jobs(self, table_chain: Sequence[Any]) -> list[Any]:
+        if table_chain[0]["x-replace-strategy"] == "staging-optimized":
+            return [PublishFromStagingJob.from_table_chain(table_chain, self.sql_client)]
+        return super()._create_replace_followup_jobs(table_chain)
+
     def _verify_database_supports_exchange(self) -> None:
         # the dataset is its own database here, not currentDatabase()
         rows = self.sql_client.execute_sql(
             "SELECT engine FROM system.databases WHERE name = %s", self.sql_client.dataset_name
         )
         engine = rows[0][0] if rows else "Atomic"  # created by us on first load, Atomic by default
-        if engine not in EXCHANGE_CAPABLE_DATABASE_ENGINES:
+        if engine not in EXCHANGE_CAPABLE_DATABASE_ENGINES:  # the engines that replace a table atomically
             raise DestinationTerminalException(
-                f"Database {self.sql_client.dataset_name} uses engine {engine}, which cannot EXCHANGE TABLES;"
-                " recreate it with ENGINE = Atomic."
+                f"Database {self.sql_client.dataset_name} uses engine {engine}, which cannot replace a table"
+                " atomically; recreate it with ENGINE = Atomic."
             )
 
 

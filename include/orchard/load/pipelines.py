@@ -44,7 +44,8 @@ def _configure_dlt() -> None:
     # we add _dlt_load_id to Arrow batches ourselves, so normalize can move files instead of rewriting
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = False
     dlt.config["runtime.dlthub_telemetry"] = False
-    # `replace` loads into <db>_staging and swaps with EXCHANGE TABLES: a failed load leaves the old table
+    # `replace` loads into <db>_staging, then publishes it atomically and idempotently (destination.py): a
+    # failed load leaves the old table
     dlt.config["destination.replace_strategy"] = "staging-optimized"
     # parquet's own encodings (dictionary, RLE) keep files small; snappy on top costs CPU at both ends
     dlt.config["data_writer.compression"] = "none"
@@ -75,7 +76,15 @@ def _known_cause(exc: BaseException) -> BaseException | None:
 
 def _is_connection_error(exc: BaseException) -> bool:
     text = str(exc)
-    return any(s in text for s in ("Connection refused", "Max retries exceeded", "NewConnectionError"))
+    # refused: nothing listens; aborted/reset: the warehouse went away mid-load (the package stays pending)
+    signs = (
+        "Connection refused",
+        "Max retries exceeded",
+        "NewConnectionError",
+        "Connection aborted",
+        "Connection reset",
+    )
+    return any(s in text for s in signs)
 
 
 def _is_disk_full(exc: BaseException) -> bool:
