@@ -19,7 +19,7 @@ class FileSpec:
     columns: dict[str, str]  # name -> "int" | "float" | "string"
     primary_key: tuple[str, ...]
     nullable: tuple[str, ...] = ()
-    # Kaggle ships full extracts: each load replaces the table atomically (EXCHANGE TABLES).
+    # Kaggle ships full extracts: each load replaces the table atomically (CREATE OR REPLACE ... CLONE AS its staging copy).
     write_disposition: str = "replace"
 
 
