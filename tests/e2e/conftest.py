@@ -1,8 +1,10 @@
 """The e2e tier: Orchard's local Airflow (scripts/airflow_local.py up) in production's shape, on free ports
 and a throwaway state directory, with the tiny dbt project: the CeleryExecutor with two workers and a Redis
-broker (started by `up`), metadata on a throwaway PostgreSQL (tests/services.py). Stopped with `down` at the
-end of the session. The warehouse reaches tasks through the `clickhouse_default` connection in the metadata
-database, as `make up` writes it, so a test can move it through the REST API."""
+broker (started by `up`), metadata on a throwaway PostgreSQL (tests/services.py), and the shop app database on
+that PostgreSQL too. Stopped with `down` at the end of the session. The warehouse reaches tasks through the
+`clickhouse_default` connection in the metadata database, as `make up` writes it, so a test can move it through
+the REST API; the shop database through the `shop_db` connection (type `postgres`), added there as an operator
+would, while the simulator outside Airflow is given the same URL."""
 
 from __future__ import annotations
 
@@ -31,9 +33,10 @@ DEADLINE_S = 10
 class Airflow(AirflowAPI):
     """A running local deployment: its REST API, environment, state directory and alert listeners."""
 
-    def __init__(self, url: str, env: dict[str, str], state: Path, channels: dict):
+    def __init__(self, url: str, env: dict[str, str], state: Path, channels: dict, shop_url: str):
         super().__init__(url, "admin", PASSWORD)
         self.env, self.state, self.channels = env, state, channels
+        self.shop_url = shop_url  # the shop app database on PostgreSQL that the loads read
         self.deadline_s = DEADLINE_S
         self.stuck = ""  # the report of the first wait that timed out
 
@@ -95,6 +98,22 @@ class Airflow(AirflowAPI):
         }
 
 
+def shop_connection(url: str) -> dict:
+    """The shop database as a `postgres` connection for the REST API, the fields an operator types in the UI."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return {
+        "connection_id": "shop_db",
+        "conn_type": "postgres",
+        "host": parsed.host,
+        "port": parsed.port,
+        "login": parsed.username,
+        "password": parsed.password,
+        "schema": parsed.database,
+    }
+
+
 def _yesterday() -> str:
     return (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
 
@@ -125,6 +144,7 @@ def airflow_up(postgres):
         # every nightly run here takes longer than this: each one shows the deadline alert firing
         "ORCHARD_NIGHTLY_DEADLINE_AFTER_S": str(DEADLINE_S),
     }
+    shop_url = postgres.create_database("shop")
     http, smtp = HttpListener(), SmtpListener()
     env.update({key: json.dumps(value) for key, value in channel_connections(http, smtp).items()})
     for key in (
@@ -132,6 +152,9 @@ def airflow_up(postgres):
         "AIRFLOW__CORE__DAGS_FOLDER",
         "AIRFLOW_CONN_CLICKHOUSE_DEFAULT",
         "ORCHARD_REDIS_PORT",
+        # the tasks read the shop from the `shop_db` connection alone: no fallback to a local SQLite file
+        "ORCHARD_SHOP_DB_URL",
+        "AIRFLOW_CONN_SHOP_DB",
     ):
         env.pop(key, None)
     script = [sys.executable, str(ROOT / "scripts" / "airflow_local.py")]
@@ -148,15 +171,24 @@ def airflow_up(postgres):
     )
     # the shop app's days up to yesterday: every run here (a date, a backfill, a run without one) finds its own
     subprocess.run(
-        [str(Path(sys.executable).parent / "orchard"), "sample", "shop", "--until", _yesterday()],
+        [
+            str(Path(sys.executable).parent / "orchard"),
+            "sample",
+            "shop",
+            "--until",
+            _yesterday(),
+            "--db",
+            shop_url,
+        ],
         env=env,
         check=True,
     )
     try:
         up = subprocess.run([*script, "up"], env=env, capture_output=True, text=True, timeout=600)
         assert up.returncode == 0, up.stdout[-5000:] + up.stderr[-5000:]
-        airflow = Airflow(f"http://localhost:{api_port}", env, state, {"http": http, "smtp": smtp})
+        airflow = Airflow(f"http://localhost:{api_port}", env, state, {"http": http, "smtp": smtp}, shop_url)
         airflow.up_output = up.stdout
+        airflow.api("POST", "/connections", shop_connection(shop_url))
         airflow.wait_for_dag("orchard_nightly")
         yield airflow
     finally:
