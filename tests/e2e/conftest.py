@@ -3,13 +3,14 @@ and a throwaway state directory, with the tiny dbt project: the CeleryExecutor w
 broker (started by `up`), metadata on a throwaway PostgreSQL (tests/services.py), and the shop app database on
 that PostgreSQL too. Stopped with `down` at the end of the session. The warehouse reaches tasks through the
 `clickhouse_default` connection in the metadata database, as `make up` writes it, so a test can move it through
-the REST API; the shop database through the `shop_db` connection (type `postgres`), added there as an operator
-would, while the simulator outside Airflow is given the same URL."""
+the REST API. The shop database reaches tasks the same way: the `shop_db` connection (type `postgres`, a
+read-only user), added there as an operator would; outside Airflow (the simulator) it is ORCHARD_SHOP_DB_URL."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -98,18 +99,36 @@ class Airflow(AirflowAPI):
         }
 
 
+SHOP_READER = "shop_reader"
+
+
 def shop_connection(url: str) -> dict:
-    """The shop database as a `postgres` connection for the REST API, the fields an operator types in the UI."""
+    """A read-only user of the shop database, as a `postgres` connection for the REST API: the fields an operator
+    types in the UI. The loads only read the app database."""
+    import sqlalchemy as sa
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
+    password = secrets.token_hex(12)
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            for statement in (
+                f"CREATE ROLE {SHOP_READER} LOGIN PASSWORD '{password}'",
+                f'GRANT CONNECT ON DATABASE "{parsed.database}" TO {SHOP_READER}',
+                f"GRANT USAGE ON SCHEMA public TO {SHOP_READER}",
+                f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {SHOP_READER}",
+            ):
+                conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
     return {
         "connection_id": "shop_db",
         "conn_type": "postgres",
         "host": parsed.host,
         "port": parsed.port,
-        "login": parsed.username,
-        "password": parsed.password,
+        "login": SHOP_READER,
+        "password": password,
         "schema": parsed.database,
     }
 
@@ -144,7 +163,8 @@ def airflow_up(postgres):
         # every nightly run here takes longer than this: each one shows the deadline alert firing
         "ORCHARD_NIGHTLY_DEADLINE_AFTER_S": str(DEADLINE_S),
     }
-    shop_url = postgres.create_database("shop")
+    # the shop app database: ORCHARD_SHOP_DB_URL outside Airflow, as ORCHARD_CLICKHOUSE_* is for the warehouse
+    env["ORCHARD_SHOP_DB_URL"] = shop_url = postgres.create_database("shop")
     http, smtp = HttpListener(), SmtpListener()
     env.update({key: json.dumps(value) for key, value in channel_connections(http, smtp).items()})
     for key in (
@@ -152,9 +172,7 @@ def airflow_up(postgres):
         "AIRFLOW__CORE__DAGS_FOLDER",
         "AIRFLOW_CONN_CLICKHOUSE_DEFAULT",
         "ORCHARD_REDIS_PORT",
-        # the tasks read the shop from the `shop_db` connection alone: no fallback to a local SQLite file
-        "ORCHARD_SHOP_DB_URL",
-        "AIRFLOW_CONN_SHOP_DB",
+        "AIRFLOW_CONN_SHOP_DB",  # it would shadow the stored shop_db connection
     ):
         env.pop(key, None)
     script = [sys.executable, str(ROOT / "scripts" / "airflow_local.py")]
@@ -171,15 +189,7 @@ def airflow_up(postgres):
     )
     # the shop app's days up to yesterday: every run here (a date, a backfill, a run without one) finds its own
     subprocess.run(
-        [
-            str(Path(sys.executable).parent / "orchard"),
-            "sample",
-            "shop",
-            "--until",
-            _yesterday(),
-            "--db",
-            shop_url,
-        ],
+        [str(Path(sys.executable).parent / "orchard"), "sample", "shop", "--until", _yesterday()],
         env=env,
         check=True,
     )

@@ -181,7 +181,7 @@ def test_every_task_follows_the_connection_to_a_second_warehouse(airflow_up, sta
     shop = airflow_up.xcom("orchard_nightly", run_id, "extract_load.load_shop")
     assert shop["interval"] is None and sum(shop["rows"].values()) > 0, shop
     assert airflow_up.api("GET", "/connections/clickhouse_default")["port"] == original["port"]
-    # the rows came from the shop on PostgreSQL (the tasks have no other shop database to fall back on)
+    # the rows came from the shop on PostgreSQL, through the read-only user of the shop_db connection
     in_postgres = _postgres_counts(airflow_up.shop_url)
     assert all(in_postgres.values()), in_postgres
     assert _raw_shop_counts(ClickHouseSettings(host="127.0.0.1", port=second.port)) == in_postgres
