@@ -1,13 +1,16 @@
 """The e2e tier: Orchard's local Airflow (scripts/airflow_local.py up) in production's shape, on free ports
 and a throwaway state directory, with the tiny dbt project: the CeleryExecutor with two workers and a Redis
-broker (started by `up`), metadata on a throwaway PostgreSQL (tests/services.py). Stopped with `down` at the
-end of the session. The warehouse reaches tasks through the `clickhouse_default` connection in the metadata
-database, as `make up` writes it, so a test can move it through the REST API."""
+broker (started by `up`), metadata on a throwaway PostgreSQL (tests/services.py), and the shop app database on
+that PostgreSQL too. Stopped with `down` at the end of the session. The warehouse reaches tasks through the
+`clickhouse_default` connection in the metadata database, as `make up` writes it, so a test can move it through
+the REST API. The shop database reaches tasks the same way: the `shop_db` connection (type `postgres`, a
+read-only user), added there as an operator would; outside Airflow (the simulator) it is ORCHARD_SHOP_DB_URL."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -31,9 +34,10 @@ DEADLINE_S = 10
 class Airflow(AirflowAPI):
     """A running local deployment: its REST API, environment, state directory and alert listeners."""
 
-    def __init__(self, url: str, env: dict[str, str], state: Path, channels: dict):
+    def __init__(self, url: str, env: dict[str, str], state: Path, channels: dict, shop_url: str):
         super().__init__(url, "admin", PASSWORD)
         self.env, self.state, self.channels = env, state, channels
+        self.shop_url = shop_url  # the shop app database on PostgreSQL that the loads read
         self.deadline_s = DEADLINE_S
         self.stuck = ""  # the report of the first wait that timed out
 
@@ -95,6 +99,40 @@ class Airflow(AirflowAPI):
         }
 
 
+SHOP_READER = "shop_reader"
+
+
+def shop_connection(url: str) -> dict:
+    """A read-only user of the shop database, as a `postgres` connection for the REST API: the fields an operator
+    types in the UI. The loads only read the app database."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    password = secrets.token_hex(12)
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            for statement in (
+                f"CREATE ROLE {SHOP_READER} LOGIN PASSWORD '{password}'",
+                f'GRANT CONNECT ON DATABASE "{parsed.database}" TO {SHOP_READER}',
+                f"GRANT USAGE ON SCHEMA public TO {SHOP_READER}",
+                f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {SHOP_READER}",
+            ):
+                conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+    return {
+        "connection_id": "shop_db",
+        "conn_type": "postgres",
+        "host": parsed.host,
+        "port": parsed.port,
+        "login": SHOP_READER,
+        "password": password,
+        "schema": parsed.database,
+    }
+
+
 def _yesterday() -> str:
     return (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
 
@@ -125,6 +163,8 @@ def airflow_up(postgres):
         # every nightly run here takes longer than this: each one shows the deadline alert firing
         "ORCHARD_NIGHTLY_DEADLINE_AFTER_S": str(DEADLINE_S),
     }
+    # the shop app database: ORCHARD_SHOP_DB_URL outside Airflow, as ORCHARD_CLICKHOUSE_* is for the warehouse
+    env["ORCHARD_SHOP_DB_URL"] = shop_url = postgres.create_database("shop")
     http, smtp = HttpListener(), SmtpListener()
     env.update({key: json.dumps(value) for key, value in channel_connections(http, smtp).items()})
     for key in (
@@ -132,6 +172,7 @@ def airflow_up(postgres):
         "AIRFLOW__CORE__DAGS_FOLDER",
         "AIRFLOW_CONN_CLICKHOUSE_DEFAULT",
         "ORCHARD_REDIS_PORT",
+        "AIRFLOW_CONN_SHOP_DB",  # it would shadow the stored shop_db connection
     ):
         env.pop(key, None)
     script = [sys.executable, str(ROOT / "scripts" / "airflow_local.py")]
@@ -155,8 +196,9 @@ def airflow_up(postgres):
     try:
         up = subprocess.run([*script, "up"], env=env, capture_output=True, text=True, timeout=600)
         assert up.returncode == 0, up.stdout[-5000:] + up.stderr[-5000:]
-        airflow = Airflow(f"http://localhost:{api_port}", env, state, {"http": http, "smtp": smtp})
+        airflow = Airflow(f"http://localhost:{api_port}", env, state, {"http": http, "smtp": smtp}, shop_url)
         airflow.up_output = up.stdout
+        airflow.api("POST", "/connections", shop_connection(shop_url))
         airflow.wait_for_dag("orchard_nightly")
         yield airflow
     finally:

@@ -1,6 +1,6 @@
-"""Production's shape on the e2e deployment (CeleryExecutor, two workers, PostgreSQL metadata): the nightly's
-tasks spread over both workers while the pools hold, and every task follows the `clickhouse_default`
-connection when it is moved to another warehouse through the REST API."""
+"""Production's shape on the e2e deployment (CeleryExecutor, two workers, PostgreSQL metadata, the shop on
+PostgreSQL): the nightly's tasks spread over both workers while the pools hold, and every task follows the
+`clickhouse_default` connection when it is moved to another warehouse through the REST API."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from orchard.warehouse.client import get_client
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 POOL_SLOTS = {"clickhouse": 4, "dbt_build": 1}  # airflow_settings.yaml
+SHOP_TABLES = ("users", "addresses", "promos", "products", "orders", "order_items", "events")
 
 
 def _when(value: str) -> datetime:
@@ -123,12 +124,38 @@ def _counts(settings: ClickHouseSettings, run_id: str) -> dict[str, int]:
         client.close()
 
 
+def _postgres_counts(url: str) -> dict[str, int]:
+    """Rows per shop table in the app database on PostgreSQL."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {t: conn.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in SHOP_TABLES}
+    finally:
+        engine.dispose()
+
+
+def _raw_shop_counts(settings: ClickHouseSettings) -> dict[str, int]:
+    """Rows per table in raw_shop, each key once (merged tables read FINAL)."""
+    client = get_client(settings)
+    try:
+        return {
+            t: int(client.command(f"SELECT count() FROM raw_shop.`{t}` SETTINGS final = 1"))
+            for t in SHOP_TABLES
+        }
+    finally:
+        client.close()
+
+
 def test_every_task_follows_the_connection_to_a_second_warehouse(airflow_up, start_warehouse):
     """Move `clickhouse_default` through the REST API: the loads, dbt (models and the node results its hooks
     write), the BI refresh and the docs all reach the second warehouse; the first gets nothing new.
 
     The run is a manual one without a logical date (Airflow 3 allows it: no data interval), which loads
-    everything instead of failing on the missing interval: one run checks both, to spare the tier a run."""
+    everything instead of failing on the missing interval: one run checks both, to spare the tier a run.
+    Into the empty second warehouse it loads the whole shop, which the `shop_db` connection puts on
+    PostgreSQL: raw_shop then holds exactly the PostgreSQL tables' rows."""
     airflow_up.fail_if_stuck()
     first = ClickHouseSettings.from_env(airflow_up.env)
     second = start_warehouse()
@@ -154,3 +181,7 @@ def test_every_task_follows_the_connection_to_a_second_warehouse(airflow_up, sta
     shop = airflow_up.xcom("orchard_nightly", run_id, "extract_load.load_shop")
     assert shop["interval"] is None and sum(shop["rows"].values()) > 0, shop
     assert airflow_up.api("GET", "/connections/clickhouse_default")["port"] == original["port"]
+    # the rows came from the shop on PostgreSQL, through the read-only user of the shop_db connection
+    in_postgres = _postgres_counts(airflow_up.shop_url)
+    assert all(in_postgres.values()), in_postgres
+    assert _raw_shop_counts(ClickHouseSettings(host="127.0.0.1", port=second.port)) == in_postgres

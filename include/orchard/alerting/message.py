@@ -64,6 +64,8 @@ class Alert:
     failed_tasks: list[str] = field(default_factory=list)
     # for a failed dbt test: failing rows, the model's owner, the loads that fed it (dbt_failures.FailedTest)
     dbt_failures: list[dict[str, Any]] = field(default_factory=list)
+    # for a refused load: source, the file or table, its first bad rows (load_failures.FailedLoad)
+    load_failure: dict[str, Any] = field(default_factory=dict)
     details: str = ""
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
@@ -102,6 +104,7 @@ class Alert:
         data["log_url"] = redact(self.log_url, secrets)
         data["details"] = redact(self.details, secrets)
         data["dbt_failures"] = _redact_values(data["dbt_failures"], secrets)
+        data["load_failure"] = _redact_values(data["load_failure"], secrets)
         return Alert(**data)
 
 
@@ -131,9 +134,11 @@ def task_alert(context: dict[str, Any]) -> Alert:
     ti = context.get("ti") or context.get("task_instance")
     dag_run = context.get("dag_run")
     failures = _failed_dbt_tests(context)
+    load = _failed_load(context)
     return Alert(
         dbt_failures=[f.as_dict() for f in failures],
-        details="\n".join(f.text() for f in failures),
+        load_failure=load.as_dict() if load else {},
+        details="\n".join([f.text() for f in failures] + ([load.text()] if load else [])),
         kind="task_failed",
         dag_id=getattr(ti, "dag_id", "") or getattr(dag_run, "dag_id", ""),
         run_id=getattr(ti, "run_id", "") or getattr(dag_run, "run_id", ""),
@@ -153,6 +158,16 @@ def _failed_dbt_tests(context: dict[str, Any]) -> list:
         return for_task(context)
     except Exception:  # the alert still goes out with what the task itself knows
         return []
+
+
+def _failed_load(context: dict[str, Any]) -> Any:
+    """For a task whose load was refused: the file or table and its first bad rows (load_failures)."""
+    try:
+        from orchard.alerting.load_failures import for_task
+
+        return for_task(context)
+    except Exception:  # the alert still goes out with what the task itself knows
+        return None
 
 
 def _watched_dbt_error(context: dict[str, Any]) -> str:

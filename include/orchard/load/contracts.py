@@ -25,11 +25,21 @@ INT_RE = r"^\s*[+-]?\d+\s*$"
 FLOAT_RE = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*(?i:nan|[+-]?inf)\s*$"
 
 
-class TypeChangeRefused(ValueError):
+class LoadRefused(ValueError):
+    """Bad input refused before anything was written. `where` names the file or table and `rows` holds its
+    first bad rows (JSON text), when the refusal knows them: what an alert shows on-call."""
+
+    def __init__(self, message: str, *, where: str = "", rows: list[str] | None = None):
+        super().__init__(message)
+        self.where = where
+        self.rows = list(rows or [])
+
+
+class TypeChangeRefused(LoadRefused):
     """The source sends a column in a type the warehouse column cannot hold without losing data."""
 
 
-class SourceDataError(ValueError):
+class SourceDataError(LoadRefused):
     """The input cannot be loaded as a whole (missing/empty file, wrong header...): nothing was loaded."""
 
 
@@ -114,6 +124,38 @@ def _arrow_type_for(ch_type: str, family: str) -> pa.DataType | None:
     }.get(family)
 
 
+BAD_ROWS = 5  # how many bad rows a refusal keeps for its alert
+
+
+def _unfit_rows(table: pa.Table, column: str, target: pa.DataType | None) -> list[str]:
+    """The first rows whose `column` the warehouse type cannot hold (a safe cast fails), as JSON text; if
+    none fails (or there is no Arrow type to test), the first rows with a value, which carry the new type.
+    Runs only when a load is being refused."""
+    values = table.column(column)
+    unfit: list[int] = []
+    present: list[int] = []
+    for index, value in enumerate(values):
+        if not value.is_valid:
+            continue
+        if len(present) < BAD_ROWS:
+            present.append(index)
+        if target is None:
+            if len(present) == BAD_ROWS:
+                break
+            continue
+        try:
+            pa.array([value.as_py()], type=values.type).cast(target, safe=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            unfit.append(index)
+            if len(unfit) == BAD_ROWS:
+                break
+    shown = table.drop_columns([c for c in (LOADED_AT, LOAD_ID) if c in table.column_names])
+    return [
+        json.dumps(shown.slice(i, 1).to_pylist()[0], default=str, ensure_ascii=False)
+        for i in unfit or present
+    ]
+
+
 def enforce_warehouse_types(
     table: pa.Table, table_name: str, database: str, existing: dict[str, str] | None
 ) -> pa.Table:
@@ -135,7 +177,9 @@ def enforce_warehouse_types(
                 f"Type change refused: column `{field_.name}` of table {database}.{table_name} is "
                 f"{ch_type} in the warehouse, but the source now sends {field_.type} ({have}); loading it "
                 f"would lose data. Fix the source, or migrate the column yourself (e.g. ALTER TABLE "
-                f"{database}.{table_name} MODIFY COLUMN `{field_.name}` ...) and run the load again."
+                f"{database}.{table_name} MODIFY COLUMN `{field_.name}` ...) and run the load again.",
+                where=f"{database}.{table_name}",
+                rows=_unfit_rows(table, field_.name, _arrow_type_for(ch_type, want)),
             )
         target = _arrow_type_for(ch_type, want)
         if target is not None and field_.type != target:
@@ -168,7 +212,7 @@ class Quarantine:
 
     def add(self, table_name: str, reason: str, raw_row: str, source: str, line: int | None = None) -> None:
         if self.strict:
-            raise SourceDataError(f"{source}: {reason}: {raw_row}")
+            raise SourceDataError(f"{source}: {reason}: {raw_row}", where=source, rows=[raw_row])
         with self._lock:
             self.rows.append(
                 {

@@ -31,11 +31,19 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def sqlalchemy_url(url: str) -> str:
+    """A `postgres://` URL (what an Airflow connection of type `postgres` gives) in the form SQLAlchemy reads:
+    it knows the dialect only as `postgresql`."""
+    scheme, sep, rest = url.partition("://")
+    return f"postgresql+psycopg2://{rest}" if sep and scheme == "postgres" else url
+
+
 def open_engine(url: str) -> Any:
     """A SQLAlchemy engine that has answered; SourceDataError naming the database otherwise."""
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
 
+    url = sqlalchemy_url(url)
     parsed = make_url(url)
     fix = (
         "Check --db (or the shop_db Airflow connection, AIRFLOW_CONN_SHOP_DB / ORCHARD_SHOP_DB_URL), "

@@ -12,7 +12,7 @@ from orchard.load.report import LoadReport
 from orchard.settings import ClickHouseSettings
 from orchard.warehouse.client import get_client
 
-from .helpers import CURSOR, open_engine
+from .helpers import CURSOR, open_engine, sqlalchemy_url
 from .settings import DATASET_NAME
 from .source import shop
 
@@ -66,7 +66,7 @@ def run_shop(
     interval (or one `day`) is given, else everything new since the last run. `options` go to
     run_pipeline (pipelines_dir, progress)."""
     bounds = resolve_interval(interval, day)
-    url = db_url or orchard_settings.SHOP_DB_URL
+    url = sqlalchemy_url(db_url or orchard_settings.SHOP_DB_URL)
     database = database or DATASET_NAME
     open_engine(url).dispose()  # unreachable source: refuse before touching the warehouse
     skipped: dict[str, int] = {}
