@@ -150,9 +150,12 @@ def test_header_mismatch_is_refused(load, ch, db, loaded, tmp_path):
     folder = write_instacart(tmp_path / "files", orders=renamed)
     with pytest.raises(
         SourceDataError, match=r"Header of .*orders\.csv does not match table orders: missing order_dow"
-    ):
+    ) as refused:
         load(folder)
     assert counts(ch, db) == loaded
+    # what an alert shows on-call (orchard.alerting.load_failures): the file and its bad line
+    assert refused.value.where == str(folder / "orders.csv")
+    assert refused.value.rows == [ORDERS_HEADER.replace("order_dow", "weekday").strip()]
 
 
 @pytest.mark.reliability(

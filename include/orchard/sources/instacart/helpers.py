@@ -78,17 +78,22 @@ def read_header(path: Path) -> list[str]:
         raise SourceDataError(
             f"Missing file {path.name} in {path.parent}: the Instacart source needs "
             f"{', '.join(s.file for s in FILES)}. Generate them with `orchard sample instacart --out "
-            f"{path.parent}`, or download the Kaggle 'Instacart Market Basket Analysis' files into that folder."
+            f"{path.parent}`, or download the Kaggle 'Instacart Market Basket Analysis' files into that folder.",
+            where=str(path),
         )
     with path.open(newline="", encoding="utf-8-sig") as handle:
         first = handle.readline()
         second = handle.readline() if first else ""
     if not first.strip():
-        raise SourceDataError(f"Empty file {path}: expected a header line and rows; nothing was loaded.")
+        raise SourceDataError(
+            f"Empty file {path}: expected a header line and rows; nothing was loaded.", where=str(path)
+        )
     if not second.strip():
         raise SourceDataError(
             f"{path} has a header but no rows: refusing to replace the loaded table with nothing. "
-            "Regenerate or re-download the file."
+            "Regenerate or re-download the file.",
+            where=str(path),
+            rows=[first.strip()],
         )
     return [name.strip() for name in next(csv.reader([first]))]
 
@@ -102,7 +107,9 @@ def check_header(spec: FileSpec, path: Path, header: list[str]) -> list[str]:
         problem = f"missing {', '.join(missing)}" if missing else f"duplicated {', '.join(duplicated)}"
         raise SourceDataError(
             f"Header of {path} does not match table {spec.table}: {problem}. "
-            f"Expected columns {','.join(expected)}; found {','.join(header)}. Nothing was loaded."
+            f"Expected columns {','.join(expected)}; found {','.join(header)}. Nothing was loaded.",
+            where=str(path),
+            rows=[",".join(header)],
         )
     return [c for c in header if c not in spec.columns]
 
@@ -116,7 +123,9 @@ def check_drop_folder(folder: Path) -> None:
         raise SourceDataError(
             f"Unexpected file(s) {', '.join(extra)} in the daily drop folder {folder}: it may hold only "
             f"{', '.join(sorted(known))}. Rename a file to its expected name, or move the others out; "
-            "nothing was loaded."
+            "nothing was loaded.",
+            where=str(folder),
+            rows=extra,
         )
 
 
