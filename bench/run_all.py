@@ -155,6 +155,9 @@ port = int(os.environ["ORCHARD_CLICKHOUSE_PORT"])
 proc = lifecycle.spawn(state / "warehouse", "127.0.0.1", port, state / "warehouse.log")
 try:
     lifecycle.wait_ready(proc, "127.0.0.1", port, state / "warehouse.log")
+    # dbt's profile comes from the clickhouse_default connection, as in a task
+    conn = ClickHouseSettings(host="127.0.0.1", port=port).airflow_connection()
+    os.environ["AIRFLOW_CONN_CLICKHOUSE_DEFAULT"] = conn
     from orchard.bi.refresh import refresh
     from orchard.orchestration.dbt_group import OPS_MARTS
     from orchard.orchestration.loads import load_source
@@ -177,6 +180,15 @@ finally:
 """
 
 
+_PASSWORD = uuid.uuid4().hex
+
+
+def shared_password() -> dict[str, str]:
+    """ORCHARD_CLICKHOUSE_PASSWORD for a benchmark that starts a warehouse in a state directory of its own:
+    the warehouse and every client of it (Airflow's connection, the benchmark's queries) agree on it."""
+    return {"ORCHARD_CLICKHOUSE_PASSWORD": os.environ.get("ORCHARD_CLICKHOUSE_PASSWORD") or _PASSWORD}
+
+
 def plain_nightly(scale: float, base: Path) -> Run:
     from orchard.warehouse.lifecycle import free_port
 
@@ -186,6 +198,7 @@ def plain_nightly(scale: float, base: Path) -> Run:
         "ORCHARD_STATE_DIR": str(state),
         "ORCHARD_CLICKHOUSE_PORT": str(free_port()),
         "AIRFLOW_HOME": str(state / "airflow"),
+        **shared_password(),
     }
     drop = ("AIRFLOW_CONN_CLICKHOUSE_DEFAULT", "AIRFLOW_CONN_SUPERSET_DEFAULT", "ORCHARD_SUPERSET_URL")
     return run(f"plain {scale:g}", [PY, "-c", PLAIN, str(state), str(scale)], 7200, env, drop)
@@ -296,9 +309,8 @@ def main() -> None:
         modes = "watcher" if args.quick or scale > 0.01 else "local,watcher"
         command = [PY, "bench/orchestration/bench.py", "--scale", str(scale), "--modes", modes]
         # without Superset (ORCHARD_BI=off), as the plain script: the same publish steps on both sides
-        runs[f"orchestration {scale:g}"] = run(
-            f"orchestration {scale:g}", command, 7200, {"ORCHARD_BI": "off"}
-        )
+        extra = {"ORCHARD_BI": "off", **shared_password()}
+        runs[f"orchestration {scale:g}"] = run(f"orchestration {scale:g}", command, 7200, extra)
         runs[f"plain {scale:g}"] = plain_nightly(scale, base)
 
     load_after = load_average()
