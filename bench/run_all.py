@@ -167,12 +167,16 @@ try:
     steps, started = {}, time.perf_counter()
     def step(name, fn):
         t = time.perf_counter(); fn(); steps[name] = time.perf_counter() - t
+    from orchard.transform.cosmos_config import DBT_VARS
+    # the vars the DAG's dbt tasks render for a run without a data interval (grants as the settings say)
+    dbt_vars = {**DBT_VARS, "data_interval_start": "", "data_interval_end": ""}
     step("loads", lambda: [load_source(s, None, None) for s in ("instacart", "shop")])
-    step("source freshness", lambda: run_dbt(["source", "freshness"]))
-    step("dbt build", lambda: run_dbt(["build", "--exclude", OPS_MARTS]))
-    step("ops marts", lambda: run_dbt(["build", "--select", OPS_MARTS]))
+    step("source freshness", lambda: run_dbt(["source", "freshness"], dbt_vars=dbt_vars))
+    step("dbt build", lambda: run_dbt(["build", "--exclude", OPS_MARTS], dbt_vars=dbt_vars))
+    step("ops marts", lambda: run_dbt(["build", "--select", OPS_MARTS], dbt_vars=dbt_vars))
     step("bi refresh", lambda: refresh(load_manifest(), run_id="plain"))
-    step("dbt docs", lambda: run_dbt(["docs", "generate"], target_path=state / "docs"))
+    docs_vars = {"enable_grants": settings.DBT_ENABLE_GRANTS}
+    step("dbt docs", lambda: run_dbt(["docs", "generate"], target_path=state / "docs", dbt_vars=docs_vars))
     steps["total"] = time.perf_counter() - started
     print(json.dumps(steps))
 finally:
@@ -410,7 +414,9 @@ def report(args, scales, orchestration_scales, runs, when, load_before, load_aft
     lag = statistics.median(lags) if lags else None
     w(
         "| WATCHER model task lag after dbt finished (median; bench/orchestration measures it from the end of "
-        f"the producer's `dbt build`) | ≤ 2 s | {fmt(lag, '.1f', ' s')} | {verdict(lag, 2.0, ' s')} |"
+        f"the producer's `dbt build`) | ≤ 2 s | {fmt(lag, '.1f', ' s')} after the build's end | not measured as "
+        "defined: the lag after each model's own end needs per-model end times, which bench/orchestration does "
+        "not record (a negative figure means the tasks turned green before the whole build ended) |"
     )
     first = o1.get("wall")
     w(
