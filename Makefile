@@ -10,7 +10,7 @@ export SCARF_NO_ANALYTICS := true
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: install lint test run up down status help browser services superset
+.PHONY: install lint test run up down status help browser services superset bench bench-quick
 
 help:
 	@echo "make run     set up, start the embedded warehouse, run Orchard's nightly pipeline once"
@@ -19,6 +19,8 @@ help:
 	@echo "make down    stop what make up started"
 	@echo "make lint    ruff, yamllint and sqlfluff"
 	@echo "make superset  install Superset in its own virtualenv (.venv-superset); make up/run start it"
+	@echo "make bench   run every benchmark under bench/ and write bench/RESULTS.md (BENCH_ARGS=--scale-10 adds scale 10)"
+	@echo "make bench-quick  the same at scale 0.01 with short runs (a few minutes)"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,3 +72,11 @@ down:
 
 status:
 	$(BIN)/python scripts/airflow_local.py status
+
+# Every benchmark under bench/, each run with its own command, summarised in bench/RESULTS.md.
+BENCH_ARGS ?=
+bench: install superset
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
+bench-quick: install superset
+	$(BIN)/python bench/run_all.py --quick $(BENCH_ARGS)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,3 +101,38 @@ def postgres() -> PostgresServer:
     server = start_postgres()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def real_build(tmp_path_factory, start_warehouse):
+    """ONE `dbt build --full-refresh` of the real project for the whole session (dbt_runner.RealBuild), in a
+    warehouse of its own with a read-only `bi` user. The tiers that only read it share it (the BI tier, the
+    reading tests of tests/integration/test_dbt_project.py); `real_build.copy(name)` starts another warehouse
+    on a copy of the data path the build left, with copies of its samples and dlt state, for tests that change
+    raw data or models (they start where a fresh build would leave them, without paying for one)."""
+    from dbt_runner import RealBuild, RealBuildCopy, copy_build_files, fill_warehouse
+
+    root = tmp_path_factory.mktemp("real-build")
+    bi_password = secrets.token_urlsafe(12)
+    env = {"ORCHARD_WAREHOUSE_READONLY_USERS": f"bi:{bi_password}"}
+    server = start_warehouse(root / "warehouse", env)
+    build = RealBuild(root, ClickHouseSettings(port=server.port), bi_password, {}, {}, root / "pristine")
+    fill_warehouse(root, build.warehouse)
+    build.results = build.dbt("build", "--full-refresh", check=False)
+    manifest = root / "target" / "manifest.json"
+    build.manifest = json.loads(manifest.read_text()) if manifest.exists() else {}
+    # Keep what the build left for copies: the server stops first, so its files are consistent.
+    server.stop()
+    shutil.copytree(root / "warehouse", build.pristine / "warehouse", symlinks=True)
+    copy_build_files(root, build.pristine)
+    build.warehouse = ClickHouseSettings(port=start_warehouse(root / "warehouse", env).port)
+
+    def copy(name: str) -> RealBuildCopy:
+        target = tmp_path_factory.mktemp(name)
+        shutil.copytree(build.pristine / "warehouse", target / "warehouse", symlinks=True)
+        copy_build_files(build.pristine, target)
+        process = start_warehouse(target / "warehouse", {"ORCHARD_WAREHOUSE_READONLY_USERS": ""})
+        return RealBuildCopy(target, ClickHouseSettings(port=process.port), process)
+
+    build.copy = copy
+    return build

@@ -1,6 +1,7 @@
 """For the dbt integration tests: runs the real dbt CLI on Orchard's project (target ci, raw data read from the
 databases a test loaded through the vars raw_instacart_database / raw_shop_database, artifacts in a temporary
-folder), and writes daily Instacart drops."""
+folder), writes daily Instacart drops, and fills a warehouse with the samples the session's one real-project
+build (tests/conftest.py `real_build`) runs on."""
 
 from __future__ import annotations
 
@@ -10,12 +11,17 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from orchard.settings import DBT_PROJECT_DIR
+from orchard.settings import DBT_PROJECT_DIR, ClickHouseSettings
 
 DBT = Path(sys.executable).parent / "dbt"
+# The samples of the session's real-project build: Instacart at this scale, the shop simulated up to this day.
+REAL_BUILD_SCALE = 0.002
+REAL_BUILD_DAY = date(2026, 1, 20)
 INSTACART_FILES = (
     "aisles.csv",
     "departments.csv",
@@ -133,3 +139,77 @@ def write_instacart_drop(base: Path, day: date, new_users: int) -> Path:
                 for position, product in enumerate(products, 1):
                     lines.write(f"{order_id},{product},{position},{number - 1}\n")
     return drop
+
+
+def fill_warehouse(root: Path, settings: ClickHouseSettings) -> str:
+    """Generate the samples under `root` (instacart/, shop.sqlite) and load them with Orchard's dlt pipelines
+    (state in root/pipelines) into raw_instacart and raw_shop; returns the shop database's URL."""
+    from orchard.sources.instacart.pipeline import run_instacart
+    from orchard.sources.shop.pipeline import run_shop
+    from orchard_dev.instacart_sample.generator import write_sample
+    from orchard_dev.shop_sample.simulator import simulate
+
+    write_sample(root / "instacart", scale=REAL_BUILD_SCALE)
+    shop_url = f"sqlite:///{root / 'shop.sqlite'}"
+    simulate(shop_url, REAL_BUILD_DAY)
+    run_instacart(root / "instacart", settings=settings, pipelines_dir=root / "pipelines")
+    run_shop(shop_url, settings=settings, pipelines_dir=root / "pipelines")
+    return shop_url
+
+
+# What a copy of the real-project build holds besides the warehouse's data: the samples and the dlt state.
+BUILD_FILES = ("instacart", "pipelines", "shop.sqlite")
+
+
+@dataclass
+class RealBuild:
+    """The session's one `dbt build --full-refresh` of the real project (seeds, snapshots, models, data and
+    unit tests) on the samples above, in a warehouse of its own (with a read-only `bi` user): raw data in
+    raw_instacart and raw_shop, dbt's in the ci_* databases. Tiers that only read it share it; a test that
+    changes raw data or models works on a `copy` (started by the conftest fixture)."""
+
+    root: Path
+    warehouse: ClickHouseSettings
+    bi_password: str
+    results: dict[str, Any]  # the build's run results, with its returncode and output
+    manifest: dict[str, Any]
+    pristine: Path  # the warehouse's data path and BUILD_FILES as the build left them
+    copy: Any = field(repr=False, default=None)  # copy(name) -> RealBuildCopy
+
+    @property
+    def dbt(self) -> Dbt:
+        """The dbt CLI on the project, ci target, against this build's warehouse (raises if dbt fails)."""
+        return Dbt(self.root, "raw_instacart", "raw_shop", env=self.warehouse.env())
+
+
+@dataclass
+class RealBuildCopy:
+    """A warehouse of its own holding what the real-project build left (raw data, dlt state, dbt's tables,
+    snapshots and ops records), with copies of the samples and the dlt pipelines' state under `root`."""
+
+    root: Path
+    warehouse: ClickHouseSettings
+    process: Any = field(
+        repr=False, default=None
+    )  # its WarehouseProcess (tests/conftest.py), to stop it early
+
+    @property
+    def pipelines(self) -> Path:
+        return self.root / "pipelines"
+
+    @property
+    def shop_url(self) -> str:
+        return f"sqlite:///{self.root / 'shop.sqlite'}"
+
+    def dbt(self, schema: str = "ci") -> Dbt:
+        return Dbt(self.root, "raw_instacart", "raw_shop", schema=schema, env=self.warehouse.env())
+
+
+def copy_build_files(source: Path, target: Path) -> None:
+    """The samples and dlt state of a build (BUILD_FILES) from `source` to `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in BUILD_FILES:
+        if (source / name).is_dir():
+            shutil.copytree(source / name, target / name, symlinks=True)
+        else:
+            shutil.copy2(source / name, target / name)

@@ -1,9 +1,9 @@
 """The dbt project against the embedded warehouse, on raw data loaded the way the platform loads it: generated
 samples (Instacart files, a simulated shop database) through Orchard's dlt pipelines, then real `dbt` runs.
 
-The raw data goes to databases of its own (dbt reads them through the vars raw_instacart_database and
-raw_shop_database) and dbt builds with the `ci` target, so other tests using raw_* are not disturbed.
-Tests run in file order: build, then the shop advances a day at a time for snapshots and increments.
+The first build is the session's one real-project build (`real_build`, tests/conftest.py), which the BI tier
+reads too: the tests that only read it run on it. The tests that change raw data or models run on a copy of
+it (a warehouse of their own), in file order: the shop advances a day at a time for snapshots and increments.
 """
 
 from __future__ import annotations
@@ -12,26 +12,35 @@ import json
 import os
 import subprocess
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from dbt_runner import Dbt, dbt_command, not_green, statuses, write_instacart_drop
+from dbt_runner import (
+    REAL_BUILD_DAY,
+    Dbt,
+    RealBuildCopy,
+    dbt_command,
+    not_green,
+    statuses,
+    write_instacart_drop,
+)
+
+from orchard.warehouse.client import get_client
 
 pytestmark = pytest.mark.integration
 
-RAW_INSTACART = "dbt_test_raw_instacart"
-RAW_SHOP = "dbt_test_raw_shop"
-FIRST_DAY = date(2026, 1, 20)
+RAW_INSTACART = "raw_instacart"  # the real build's raw databases, in its warehouse and in copies of it
+RAW_SHOP = "raw_shop"
 
 
 class ShopDbt(Dbt):
-    """The dbt runner, plus the shop database it can advance a day at a time."""
+    """The dbt runner on a copy of the real build, plus the shop database it can advance a day at a time."""
 
-    def __init__(self, root: Path, pipelines: Path, shop_url: str):
-        super().__init__(root, RAW_INSTACART, RAW_SHOP)
-        self.pipelines = pipelines
-        self.shop_url = shop_url
-        self.day = FIRST_DAY
+    def __init__(self, copy: RealBuildCopy):
+        super().__init__(copy.root, RAW_INSTACART, RAW_SHOP, env=copy.warehouse.env())
+        self.settings = copy.warehouse
+        self.pipelines = copy.pipelines
+        self.shop_url = copy.shop_url
+        self.day = REAL_BUILD_DAY
 
     def advance_shop(self, days: int = 1) -> None:
         """Simulate the shop up to `days` more days and load each new day, as the nightly DAG does."""
@@ -41,36 +50,51 @@ class ShopDbt(Dbt):
         for _ in range(days):
             self.day += timedelta(days=1)
             simulate(self.shop_url, self.day)
-            run_shop(self.shop_url, day=self.day, database=RAW_SHOP, pipelines_dir=self.pipelines)
+            run_shop(
+                self.shop_url,
+                day=self.day,
+                database=RAW_SHOP,
+                settings=self.settings,
+                pipelines_dir=self.pipelines,
+            )
 
 
 @pytest.fixture(scope="module")
-def dbt(warehouse, tmp_path_factory) -> ShopDbt:
-    from orchard.sources.instacart.pipeline import run_instacart
-    from orchard.sources.shop.pipeline import run_shop
-    from orchard_dev.instacart_sample.generator import write_sample
-    from orchard_dev.shop_sample.simulator import simulate
-
-    root = tmp_path_factory.mktemp("dbt")
-    write_sample(root / "instacart", scale=0.002)
-    shop_url = f"sqlite:///{root / 'shop.sqlite'}"
-    simulate(shop_url, FIRST_DAY)
-    run_instacart(root / "instacart", database=RAW_INSTACART, pipelines_dir=root / "pipelines")
-    run_shop(shop_url, database=RAW_SHOP, pipelines_dir=root / "pipelines")
-    return ShopDbt(root, root / "pipelines", shop_url)
+def dbt(real_build) -> ShopDbt:
+    """A copy of the real build that these tests may change."""
+    copy = real_build.copy("dbt-project")
+    yield ShopDbt(copy)
+    copy.process.stop()
 
 
-def test_build_passes_with_zero_errors_and_runs_unit_tests(dbt):
-    results = dbt("build", "--full-refresh")
+@pytest.fixture
+def ch(dbt):
+    """A client to this module's copy of the real build (not the session warehouse)."""
+    client = get_client(dbt.settings)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def build_ch(real_build):
+    """A client to the session's real build, for the tests that only read it."""
+    client = get_client(real_build.warehouse)
+    yield client
+    client.close()
+
+
+def test_build_passes_with_zero_errors_and_runs_unit_tests(real_build):
+    results = real_build.results
     bad = not_green(results)
-    assert not bad, f"not green: {bad}\n{results['output']}"
+    assert results["returncode"] == 0 and not bad, f"not green: {bad}\n{results['output']}"
     kinds = {uid.split(".")[0] for uid in statuses(results)}
     assert {"model", "test", "snapshot", "seed", "unit_test"} <= kinds
     unit_tests = [uid for uid in statuses(results) if uid.startswith("unit_test.")]
     assert len(unit_tests) >= 5
 
 
-def test_marts_hold_answers(dbt, ch):
+def test_marts_hold_answers(build_ch):
+    ch = build_ch
     # real recency: the final order's gap, i.e. days from the last prior order to the end of the history
     mismatched = ch.query(
         f"""
@@ -285,6 +309,7 @@ def test_a_daily_instacart_drop_reaches_the_order_line_fact(dbt, ch):
         dbt.root / "instacart",
         (start, start + timedelta(days=1)),
         database=RAW_INSTACART,
+        settings=dbt.settings,
         pipelines_dir=dbt.pipelines,
     )
     window = {
@@ -313,9 +338,9 @@ def test_a_daily_instacart_drop_reaches_the_order_line_fact(dbt, ch):
     assert newest == [(2,)] * 4
 
 
-def test_docs_generate(dbt):
-    dbt("docs", "generate")
-    catalog = json.loads((dbt.root / "target" / "catalog.json").read_text())
+def test_docs_generate(real_build):
+    real_build.dbt("docs", "generate")
+    catalog = json.loads((real_build.root / "target" / "catalog.json").read_text())
     assert "model.orchard.rpt_grocery_market_basket" in catalog["nodes"]
     columns = catalog["nodes"]["model.orchard.rpt_grocery_market_basket"]["columns"]
     assert "lift" in columns
@@ -325,17 +350,17 @@ def test_docs_generate(dbt):
     ("target", "marts", "ops", "snapshots"),
     [("prod", "marts", "ops", "snapshots"), ("ci", "ci_marts", "ci_ops", "ci_snapshots")],
 )
-def test_schemas_map_to_databases_per_target(dbt, target, marts, ops, snapshots):
+def test_schemas_map_to_databases_per_target(tmp_path, target, marts, ops, snapshots):
     # prod builds into the fixed databases BI reads; other targets prefix them with the target's schema
     subprocess.run(
         dbt_command(
-            "parse", target=target, target_path=dbt.root / f"parse-{target}", log_path=dbt.root / "logs"
+            "parse", target=target, target_path=tmp_path / f"parse-{target}", log_path=tmp_path / "logs"
         ),
         check=True,
         capture_output=True,
         env={**os.environ, "ORCHARD_DBT_SCHEMA": target},
     )
-    nodes = json.loads((dbt.root / f"parse-{target}" / "manifest.json").read_text())["nodes"]
+    nodes = json.loads((tmp_path / f"parse-{target}" / "manifest.json").read_text())["nodes"]
     assert nodes["model.orchard.fct_grocery_orders"]["schema"] == marts
     assert nodes["model.orchard.rpt_ops_model_durations"]["schema"] == ops
     assert nodes["snapshot.orchard.snp_shop__orders"]["schema"] == snapshots

@@ -11,7 +11,9 @@ before it reaches the app database) arrives on the third day. After every night:
   per day, product funnel steps, and snapshot versions against the changes seen in the raw orders.
 
 dlt and dbt run for real against the embedded warehouse; Airflow is left out (its DAG tier builds the project
-too). To keep a week to a few minutes, the builds select what the checks read and its upstream, leave tests to
+too). The night before the first is the session's real-project build (`real_build`, tests/conftest.py: a full
+build of every node on the samples), replayed on from a copy of it in a warehouse of its own. To keep a week to
+a few minutes, the builds select what the checks read and its upstream, leave tests to
 test_dbt_project.py, and pass no data-interval vars (no model reads them, and a change of vars makes dbt parse
 the project again).
 """
@@ -24,15 +26,17 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from dbt_runner import Dbt, write_instacart_drop
+from dbt_runner import REAL_BUILD_DAY, RealBuildCopy, write_instacart_drop
+
+from orchard.warehouse.client import get_client
 
 pytestmark = pytest.mark.integration
 
-RAW_INSTACART = "replay_raw_instacart"
-RAW_SHOP = "replay_raw_shop"
-SCHEMA = "replay"  # dbt builds into replay_marts, replay_snapshots, ...
+RAW_INSTACART = "raw_instacart"  # the real build's raw databases and dbt schema, in a copy of its warehouse
+RAW_SHOP = "raw_shop"
+SCHEMA = "ci"  # dbt builds into ci_marts, ci_snapshots, ...
 MARTS = f"{SCHEMA}_marts"
-FIRST_NIGHT = date(2026, 3, 1)
+FIRST_NIGHT = REAL_BUILD_DAY + timedelta(days=1)
 NIGHTS = 7
 FULL_REFRESH_NIGHT = 4
 LATE_EVENT_DAY = 3
@@ -86,26 +90,35 @@ def add_late_event(shop_db: Path, day: date) -> str:
 class Replay:
     """The raw data, the dbt runner and what the snapshots should have seen so far."""
 
-    def __init__(self, root: Path, ch):
-        self.root = root
-        self.ch = ch
-        self.pipelines = root / "pipelines"
-        self.instacart = root / "instacart"
-        self.shop_db = root / "shop.sqlite"
-        self.shop_url = f"sqlite:///{self.shop_db}"
-        self.dbt = Dbt(root, RAW_INSTACART, RAW_SHOP, schema=SCHEMA)
+    def __init__(self, copy: RealBuildCopy):
+        self.root = copy.root
+        self.settings = copy.warehouse
+        self.ch = get_client(copy.warehouse)
+        self.pipelines = copy.pipelines
+        self.instacart = copy.root / "instacart"
+        self.shop_db = copy.root / "shop.sqlite"
+        self.shop_url = copy.shop_url
+        self.dbt = copy.dbt(SCHEMA)
         self.seen_orders: dict[str, tuple] = {}
         self.expected_versions = 0
 
     def load_shop(self, **kwargs) -> None:
         from orchard.sources.shop.pipeline import run_shop
 
-        run_shop(self.shop_url, database=RAW_SHOP, pipelines_dir=self.pipelines, **kwargs)
+        run_shop(
+            self.shop_url, database=RAW_SHOP, settings=self.settings, pipelines_dir=self.pipelines, **kwargs
+        )
 
     def load_instacart(self, **kwargs) -> None:
         from orchard.sources.instacart.pipeline import run_instacart
 
-        run_instacart(self.instacart, database=RAW_INSTACART, pipelines_dir=self.pipelines, **kwargs)
+        run_instacart(
+            self.instacart,
+            database=RAW_INSTACART,
+            settings=self.settings,
+            pipelines_dir=self.pipelines,
+            **kwargs,
+        )
 
     def nightly(self, *args: str) -> None:
         self.dbt("build", *NIGHTLY, *MODELS_ONLY, *args)
@@ -196,21 +209,17 @@ class Replay:
 
 
 @pytest.fixture(scope="module")
-def replay(warehouse, tmp_path_factory):
-    from orchard.warehouse.client import get_client
-    from orchard_dev.instacart_sample.generator import write_sample
-    from orchard_dev.shop_sample.simulator import simulate
-
-    root = tmp_path_factory.mktemp("replay")
-    replay = Replay(root, get_client(warehouse))
-    write_sample(replay.instacart, scale=0.002)
-    simulate(replay.shop_url, FIRST_NIGHT - timedelta(days=1))
-    replay.load_shop()
-    replay.load_instacart()
-    replay.nightly("--full-refresh")  # the first night on an empty warehouse
+def replay(real_build):
+    # the night before the first: the real build (shop simulated up to REAL_BUILD_DAY, everything loaded, a full
+    # build on an empty warehouse), in a copy of its own
+    assert real_build.results["returncode"] == 0, real_build.results["output"]
+    copy = real_build.copy("replay")
+    replay = Replay(copy)
+    replay.count_order_changes()  # the versions that build's snapshots took
     replay.compile_full_rebuilds()
     yield replay
     replay.ch.close()
+    copy.process.stop()
 
 
 def test_a_week_of_nights_stays_equal_to_full_rebuilds_and_to_raw(replay):
