@@ -391,8 +391,9 @@ def report(args, scales, orchestration_scales, runs, when, load_before, load_aft
         or [0]
     )
     wh = runs.get("warehouse")
-    read_ratio = wh.find(r"^read .*ratio\s+([\d.]+)") if wh else None
-    insert_ratio = wh.find(r"^insert .*ratio\s+([\d.]+)") if wh else None
+    # bench/warehouse prints one line per HTTP layer: "server   read 0.09 s ratio 2.78   insert 0.30 s ratio 1.65"
+    read_ratio = wh.find(r"^server\s+read .*?ratio\s+([\d.]+)") if wh else None
+    insert_ratio = wh.find(r"^server\s+read .*insert .*?ratio\s+([\d.]+)") if wh else None
     rows_note = "1 M rows (quick)" if args.quick else "10 M rows"
     worst_tax = max((t for t in taxes.values() if t is not None), default=None)
     tax_text = ", ".join(f"{fmt(t)} at {s:g}" for s, t in taxes.items()) or "n/a"
