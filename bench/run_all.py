@@ -367,9 +367,9 @@ def report(args, scales, orchestration_scales, runs, when, load_before, load_aft
     w(
         f"**Machine:** {m['cores']} cores, {m['memory']} memory, Linux {m['kernel']}. "
         f"**Load average** (1 / 5 / 15 min) at the start: {load_before}; at the end: {load_after}. "
-        f"The machine was shared with other work while this ran (other sessions' test suites and Airflow "
-        f"deployments): on {m['cores']} cores a load above {m['cores']} means the benchmarks waited for CPU, "
-        "so wall times are pessimistic and ratios noisier than on a quiet machine.\n"
+        f"On {m['cores']} cores a load above {m['cores']} means the benchmarks waited for CPU (the benchmarks' "
+        "own processes count too), so with a high load at the start the machine was shared with other work: "
+        "wall times are then pessimistic and ratios noisier than on a quiet machine.\n"
     )
     w("**Versions:** " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".\n")
 
