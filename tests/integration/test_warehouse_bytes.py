@@ -153,3 +153,20 @@ def test_head_requests(warehouse):
             answer += chunk
     head, _, rest = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and rest.startswith(b"HTTP/1.1 200")
+
+
+def test_expect_100_continue_gets_its_interim_answer(warehouse, http_client, table):
+    """curl sends `Expect: 100-continue` with bodies over 1 MiB and waits for the interim answer."""
+    head = insert_head(warehouse, table, f"Content-Length: {len(ROWS)}\r\nExpect: 100-continue\r\n")
+    with socket.create_connection(("127.0.0.1", warehouse.port), timeout=30) as sock:
+        sock.sendall(head.encode())
+        assert sock.recv(4096).startswith(b"HTTP/1.1 100 ")
+        sock.sendall(ROWS)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
+    assert http_client.query(f"SELECT count() FROM {table}") == "5000\n"
+
+
+def test_a_malformed_request_is_answered_like_clickhouse(warehouse):
+    answer = raw_request(warehouse.port, "GET /ping HTTP/1.1\r\nno colon in this header\r\n\r\n", b"")
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"X-ClickHouse-Exception-Code: 36" in answer, answer[:300]
+    assert b"Malformed HTTP request" in answer

@@ -11,8 +11,6 @@ import argparse
 import base64
 import binascii
 import contextlib
-import email.parser
-import email.policy
 import json
 import os
 import secrets
@@ -20,28 +18,26 @@ import select
 import signal
 import socket
 import sys
-import tempfile
 import threading
 import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from orchard.warehouse import codecs, credentials, external, sql, streaming
+from orchard.warehouse import codecs, credentials, external, forms, sql, streaming
 from orchard.warehouse.auth import (
     User,
     Users,
     default_user_password,
     is_loopback,
     parse_readonly_users,
-    redact,
 )
 from orchard.warehouse.confinement import Confinement, default_confinement
 from orchard.warehouse.engine import Connection, DataPathBusy, Engine, Session
 from orchard.warehouse.errors import ClickHouseError
+from orchard.warehouse.http_connection import HttpConnection, ThreadingServer
 
 RESPONSE_BUFFER = 1 << 20  # result bytes held before headers go out (ClickHouse buffers too)
 MAX_QUERY_BODY = 256 << 20  # a query (not INSERT data) read from the body
@@ -87,10 +83,7 @@ class Request:
     external: dict[str, bytes]  # external data: temporary tables sent with the query, by name
 
 
-class WarehouseHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
+class WarehouseHTTPServer(ThreadingServer):
     def __init__(
         self,
         address: tuple[str, int],
@@ -110,48 +103,34 @@ class WarehouseHTTPServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 55  # seconds a socket may stall (a client that stops mid-body or stops reading)
+class Handler(HttpConnection):
     server: WarehouseHTTPServer
 
     def setup(self) -> None:
         super().setup()
-        # Small writes (chunk headers) must not wait for ACKs of the previous block (Nagle).
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def version_string(self) -> str:
-        return "orchard-warehouse"
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - BaseHTTPRequestHandler's signature
-        if self.server.verbose:
-            self.log_line(format % args)
+        self.verbose = self.server.verbose
+        self.reader: Iterator[bytes] | None = None  # the body's reading thread, once started
 
     def log_error(self, format: str, *args) -> None:  # noqa: A002 - errors are logged, verbose or not
         self.log_line(format % args)
 
-    def log_line(self, text: str) -> None:
-        sys.stderr.write(f"{self.log_date_time_string()} {self.address_string()} {redact(text)}\n")
-
-    def do_GET(self) -> None:
-        self.handle_request("GET")
-
-    def do_POST(self) -> None:
-        self.handle_request("POST")
-
-    def do_HEAD(self) -> None:
-        self.send_plain(200, b"", {})
-
     def end_session(self) -> None:
-        """Free the request's session; handle_request replaces it for requests that have one."""
+        """Free the request's session; respond() replaces it for requests that have one."""
 
     # -- request plumbing -------------------------------------------------------------------------
 
-    def handle_request(self, method: str) -> None:
+    def respond(self) -> None:
         self.end_session = lambda: None  # run() replaces it inside a session
         self.query_conn: Connection | None = None  # its counters are the summary of an error response
+        self.reader = None
         query_id = str(uuid.uuid4())
+        method = self.method
         try:
+            if method == "HEAD":
+                self.send_plain(200, b"", {})
+                return
+            if method not in ("GET", "POST"):
+                raise ClickHouseError("NOT_IMPLEMENTED", f"HTTP method {method} is not supported", code=48)
             self.refuse_other_sites()
             url = urlsplit(self.path)
             if url.path in ("/ping", "/replicas_status"):
@@ -173,8 +152,8 @@ class Handler(BaseHTTPRequestHandler):
             query_id = params.get("query_id") or query_id
             request = self.make_request(method, params, query_id)  # authenticates: before any body is read
             body = self.decoded_body() if method == "POST" else iter(())
-            if method == "POST" and self._is_form():
-                fields, files = self.read_form(body)
+            if method == "POST" and forms.is_form(self.headers.get("Content-Type")):
+                fields, files = forms.read_form(self.headers.get("Content-Type"), body, MAX_QUERY_BODY)
                 request = self.make_request(method, {**params, **fields}, query_id, files)
                 body = iter(())
             self.run(request, body)
@@ -207,68 +186,18 @@ class Handler(BaseHTTPRequestHandler):
                 code=497,
             )
 
-    def raw_body(self) -> Iterator[bytes]:
-        """The request body as it arrives: chunked transfer encoding or Content-Length. A body that
-        ends early (the client died, or lied about the length) fails the query: it is never taken
-        for a complete one."""
-        if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
-            length = self.headers.get("Content-Length") or "0"
-            if not length.isdigit():
-                raise ClickHouseError("BAD_ARGUMENTS", f"Invalid Content-Length: {length}")
-            yield from self.read_exactly(int(length))
-            return
-        while True:
-            line = self.rfile.readline(65537)
-            if not line.endswith(b"\n"):
-                raise truncated_body("before its last chunk (the zero-length one)")
-            try:
-                size = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                raise ClickHouseError("BAD_ARGUMENTS", f"Malformed chunk size line: {line[:40]!r}") from None
-            if size == 0:
-                break
-            yield from self.read_exactly(size)
-            if self.rfile.readline(3) not in (b"\r\n", b"\n"):
-                raise truncated_body("inside a chunk")
-        while (line := self.rfile.readline(65537)) not in (b"\r\n", b"\n"):
-            if not line:
-                raise truncated_body("in its trailers")
-
-    def read_exactly(self, remaining: int) -> Iterator[bytes]:
-        while remaining:
-            chunk = self.rfile.read(min(remaining, streaming.READ_SIZE))
-            if not chunk:
-                raise truncated_body(f"{remaining} bytes short of its Content-Length")
-            remaining -= len(chunk)
-            yield chunk
-
     def decoded_body(self) -> Iterator[bytes]:
+        """The body, decompressed, read a few chunks ahead on a thread of its own."""
         encoding = self.headers.get("Content-Encoding")
-        return streaming.prefetch(
-            streaming.rechunk(codecs.decode_stream(self.raw_body(), encoding, self.server.max_body))
+        self.reader = streaming.prefetch(
+            streaming.rechunk(codecs.decode_stream(self.body(), encoding, self.server.max_body))
         )
+        return self.reader
 
-    def _is_form(self) -> bool:
-        # Only multipart bodies are forms: like ClickHouse, a urlencoded body (curl --data-binary's
-        # default content type) is the query itself.
-        return self.headers.get("Content-Type", "").split(";")[0].strip().lower() == "multipart/form-data"
-
-    def read_form(self, body: Iterator[bytes]) -> tuple[dict[str, str], dict[str, bytes]]:
-        """Query and parameters sent as a form (clickhouse-connect does this for long parameters), and
-        the form's files: external data, a temporary table each, named by its field."""
-        data = streaming.read_limited(body, MAX_QUERY_BODY)
-        kind = self.headers.get("Content-Type", "")
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            f"Content-Type: {kind}\r\n\r\n".encode() + data
-        )
-        fields, files = {}, {}
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            if name and part.get_filename():
-                files[name] = part.get_payload(decode=True)
-            elif name:
-                fields[name] = part.get_payload(decode=True).decode()
-        return fields, files
+    def response(self, status: int, headers: dict[str, str]):
+        if self.reader is not None:
+            self.reader.close()  # its thread stops reading the socket before the answer goes out
+        return super().response(status, headers)
 
     def credentials(self, params: dict[str, str]) -> tuple[str, str]:
         header = self.headers.get("Authorization", "")
@@ -481,10 +410,10 @@ class Handler(BaseHTTPRequestHandler):
         def watch() -> None:
             while not done.is_set():
                 try:
-                    readable, _, _ = select.select([self.connection], [], [], 0.25)
+                    readable, _, _ = select.select([self.sock], [], [], 0.25)
                     if not readable:
                         continue
-                    if self.connection.recv(1, socket.MSG_PEEK):
+                    if self.sock.recv(1, socket.MSG_PEEK):
                         return  # the client's next request: it is still there
                 except (OSError, ValueError):
                     pass
@@ -510,11 +439,11 @@ class Handler(BaseHTTPRequestHandler):
         encoding = None
         if request.settings.get("enable_http_compression") in ("1", "true"):
             encoding = codecs.choose_response_encoding(self.headers.get("Accept-Encoding"))
-        spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 - closed below
+        held: list[bytes] = []  # the first bytes of the result, held until the headers are known
         try:
             buffered, complete = 0, True
             for chunk in chunks:
-                spool.write(chunk)
+                held.append(chunk)
                 buffered += len(chunk)
                 if buffered >= RESPONSE_BUFFER and not wait_end:
                     complete = False
@@ -523,18 +452,16 @@ class Handler(BaseHTTPRequestHandler):
                 conn.timezone = conn.execute("SELECT timezone()").bytes().decode().strip()
             headers = self.clickhouse_headers(request, fmt, conn.progress, conn)
             headers["Content-Type"] = content_type(fmt)
-            spool.seek(0)
             if complete:
-                payload = spool.read()
+                payload = held[0] if len(held) == 1 else b"".join(held)
                 if encoding:
                     enc = codecs.encoder(encoding)
                     payload = enc.compress(payload) + enc.flush()
                     headers["Content-Encoding"] = encoding
                 self.send_plain(200, payload, headers)
                 return
-            self.send_streaming(spool, chunks, headers, encoding)
+            self.send_streaming(held, chunks, headers, encoding)
         finally:
-            spool.close()
             chunks.close()
 
     def result_chunks(self, conn: Connection, statement: str, fmt: str, out_fmt: str, params: dict[str, str]):
@@ -550,24 +477,24 @@ class Handler(BaseHTTPRequestHandler):
         # DDL, SHOW, INSERT ... SELECT and whole-document formats: run to completion
         return streaming.single(conn.query_bytes(statement, fmt, params))
 
-    def send_streaming(self, spool, chunks, headers: dict[str, str], encoding: str | None) -> None:
-        """Headers now, then the buffered part and the rest of the result as it comes (chunked)."""
+    def send_streaming(
+        self, held: list[bytes], chunks, headers: dict[str, str], encoding: str | None
+    ) -> None:
+        """Headers now, then the held part and the rest of the result as it comes (chunked)."""
         enc = codecs.encoder(encoding)
         if encoding:
             headers["Content-Encoding"] = encoding
-        headers["Transfer-Encoding"] = "chunked"
         # Current servers' protocol for an error after the headers: the block at the end of the body
         # carries this tag, so a client raises instead of returning the rows it got so far.
         tag = secrets.token_hex(8)
         headers["X-ClickHouse-Exception-Tag"] = tag
-        self.send_response(200)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
+        self.start_stream(200, headers)
         try:
-            self.write_chunk(enc.compress(spool.read()))
+            for chunk in held:
+                self.write(enc.compress(chunk))
+            held.clear()
             for chunk in chunks:
-                self.write_chunk(enc.compress(chunk))
+                self.write(enc.compress(chunk))
         except ClickHouseError as exc:
             # Headers are gone: like ClickHouse, append the exception block and drop the connection.
             message = exc.body().encode()
@@ -577,19 +504,12 @@ class Handler(BaseHTTPRequestHandler):
                 len(message),
                 tag.encode(),
             )
-            self.write_chunk(enc.compress(block))
+            self.write(enc.compress(block))
             self.log_error("query failed while streaming its result: %s", exc.body().strip())
             self.close_connection = True
-        self.write_chunk(enc.flush())
+        self.write(enc.flush())
         self.end_session()
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-    def write_chunk(self, data: bytes) -> None:
-        if data:  # three writes instead of one concatenation: no copy of a large block
-            self.wfile.write(b"%x\r\n" % len(data))
-            self.wfile.write(data)
-            self.wfile.write(b"\r\n")
+        self.end_stream()
 
     # -- responses --------------------------------------------------------------------------------
 
@@ -609,20 +529,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_plain(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
         self.end_session()
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        if "Content-Type" not in headers:
-            self.send_header("Content-Type", "text/plain; charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        else:
-            self.send_header("Keep-Alive", "timeout=10")
-        self.end_headers()
-        if payload:
-            self.wfile.write(payload)
-        self.wfile.flush()
+        self.send_whole(status, {"Content-Type": "text/plain; charset=UTF-8", **headers}, payload)
 
     def send_error_response(self, exc: ClickHouseError, query_id: str) -> None:
         # The body may be partly unread: the connection cannot be reused safely.
@@ -663,15 +570,6 @@ def native_protocol_version(params: dict[str, str]) -> int:
             code=48,
         )
     return int(version)
-
-
-def truncated_body(where: str) -> ClickHouseError:
-    return ClickHouseError(
-        "CANNOT_READ_ALL_DATA",
-        f"The request body ended {where}: the client stopped sending. The query failed; of an INSERT, "
-        "only blocks already complete may have been written (as on a ClickHouse server)",
-        code=33,
-    )
 
 
 # -- process entry point ----------------------------------------------------------------------------
