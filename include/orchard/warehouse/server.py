@@ -159,7 +159,7 @@ class Handler(HttpConnection):
             self.run(request, body)
         except ClickHouseError as exc:
             self.send_error_response(exc, query_id)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):  # the client left, or stopped reading
             self.close_connection = True
         except Exception as exc:  # an unexpected failure still answers like ClickHouse, and is logged
             self.log_error("internal error in query %s: %s", query_id, traceback.format_exc())
@@ -301,8 +301,8 @@ class Handler(HttpConnection):
             )
             for name, value in json.loads(rows.bytes())["data"]:
                 restore.append(f"SET {name} = {sql.quote_literal(value)}")
-        for name in names:
-            conn.execute(f"SET {name} = {sql.quote_literal(request.settings[name])}")
+        if names:  # one statement: each is a round trip into the engine
+            conn.execute("SET " + ", ".join(f"{n} = {sql.quote_literal(request.settings[n])}" for n in names))
         if request.params.get("database"):
             if in_session:
                 current = conn.execute("SELECT currentDatabase()").bytes().decode().strip()
