@@ -23,6 +23,7 @@ from orchard.transform.cosmos_config import (
     project_config,
 )
 from orchard.transform.manifest import check_manifest, read_manifest
+from orchard.transform.watcher_rerun import consumer_starts, producer_starts
 
 LAYERS = ["seeds", "snapshots", "staging", "intermediate", "marts"]
 CADENCE_TAGS = {"nightly", "intraday"}
@@ -33,7 +34,13 @@ BUILT = {"model", "seed", "snapshot"}
 # watched a failed node fails and alerts (after its retries, which re-run that node), as in LOCAL mode, so
 # one failure pages once. The model tasks only watch: they stay in the warehouse pool, so they report each
 # model as the producer finishes it instead of queueing behind it for the build pool's slot.
-WATCHER_PRODUCER_ARGS = {"retries": 0, "on_failure_callback": None, "pool": settings.DBT_BUILD_POOL}
+# Its `pre_execute` and the model tasks' make a cleared run run again (orchard.transform.watcher_rerun).
+WATCHER_PRODUCER_ARGS = {
+    "retries": 0,
+    "on_failure_callback": None,
+    "pool": settings.DBT_BUILD_POOL,
+    "pre_execute": producer_starts,
+}
 
 
 @lru_cache(maxsize=4)
@@ -168,6 +175,7 @@ def _per_model(select: list[str], exclude: list[str], full_refresh: Any, executi
         operator_args=operator_args(
             full_refresh,
             pool=settings.DBT_BUILD_POOL if mode == "local" else settings.CLICKHOUSE_POOL,
+            **({} if mode == "local" else {"pre_execute": consumer_starts}),
         ),
     )
     for uid, task_or_group in group.tasks_map.items():
