@@ -93,9 +93,9 @@ def test_a_failed_watcher_night_cleared_after_the_fix_runs_again_and_builds_each
     api, warehouse = watcher_deployment
     client = get_client(warehouse)
     client.command("CREATE DATABASE IF NOT EXISTS tiny_fault")
-    run_id = api.api("POST", "/dags/orchard_nightly/dagRuns", {"logical_date": None, "conf": {"sources": []}})[
-        "dag_run_id"
-    ]
+    run_id = api.api(
+        "POST", "/dags/orchard_nightly/dagRuns", {"logical_date": None, "conf": {"sources": []}}
+    )["dag_run_id"]
     api.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
     assert api.wait_for_runs("orchard_nightly", {run_id}, timeout=600)[run_id]["state"] == "failed"
     first = {t: ti["state"] for t, ti in api.task_instances("orchard_nightly", run_id).items()}

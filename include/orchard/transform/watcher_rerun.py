@@ -52,7 +52,11 @@ def consumer_starts(context: Any) -> None:
     from airflow.sdk.execution_time.xcom import XCom
 
     node = task.model_unique_id
-    key = get_tests_status_xcom_key(node) if getattr(task, "is_test_sensor", False) else get_status_xcom_key(node)
+    key = (
+        get_tests_status_xcom_key(node)
+        if getattr(task, "is_test_sensor", False)
+        else get_status_xcom_key(node)
+    )
     if ti.xcom_pull(task_ids=producer, key=key) is not None:
         XCom.delete(key=key, task_id=producer, dag_id=ti.dag_id, run_id=ti.run_id, map_index=-1)
         log.info("Dropped %s of %s: it is from a build before this run was cleared", key, producer)
