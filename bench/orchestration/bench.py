@@ -232,6 +232,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.01)
     parser.add_argument("--modes", default="local,watcher")
     parser.add_argument("--skip-runs", action="store_true", help="only the parse-time figures")
+    parser.add_argument("--skip-parse", action="store_true", help="only the runs, not the parse-time figures")
     parser.add_argument(
         "--plain", action="store_true", help="also the plain script, and the orchestration tax"
     )
