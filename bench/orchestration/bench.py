@@ -129,8 +129,8 @@ class Deployment:
         simulate(
             f"sqlite:///{self.state / 'shop.sqlite'}", until=datetime.now(UTC).date() - timedelta(days=1)
         )
-        self.script("up")
         try:
+            self.script("up")
             self.airflow.wait_for_dag("orchard_nightly")
             # a manual run without a logical date: it loads the whole sample, nothing else is scheduled
             run = self.airflow.api(
