@@ -8,7 +8,7 @@ Prints, in one run:
    local deployment (scheduler, triggerer, LocalExecutor; scripts/airflow_local.py up);
 3. the per-task overhead of a Cosmos model task in each run: task duration minus dbt's own node time;
    under WATCHER, the per-model lag: each model task's end minus the end of that model in the producer's
-   `dbt build` (its run_results.json `timing`), median and p90;
+   `dbt build` (when the producer pushed that node's status to XCom), median and p90;
 4. with --plain, the same nightly's steps back to back in a plain script (bench/run_all.py's), and the
    orchestration tax: each mode's wall time through the scheduler / the plain script's.
 Everything runs on free ports under a temp directory; nothing of the user's .orchard is touched.
@@ -33,6 +33,7 @@ from orchard.warehouse.lifecycle import free_port
 from orchard_dev.airflow_api import AirflowAPI
 
 ROOT = Path(__file__).resolve().parents[2]
+NODE_TASK_SUFFIXES = ("model", "seed", "snapshot")  # the nodes a WATCHER task is named after
 PY = sys.executable
 PARSE_SNIPPET = """
 import gc, os, sys, time
@@ -178,24 +179,27 @@ class Deployment:
         return result
 
     def lag(self, run_id: str, tis: list[dict]) -> list[float]:
-        """WATCHER: per model, seed and snapshot, its task's end minus the end of that node in the producer's
-        `dbt build`, from the run_results.json the producer keeps (orchard.transform.run_results)."""
-        found = sorted(self.state.glob("dbt-artifacts/orchard_nightly/*/transform.dbt_producer_watcher.json"))
-        if not found:
-            return []
-        results = found[-1]  # this deployment ran one nightly
-        finished = {}
-        for result in json.loads(results.read_text())["results"]:
-            kind, name = result["unique_id"].split(".")[0], result["unique_id"].split(".")[-1]
-            ends = [t["completed_at"] for t in result.get("timing", []) if t.get("completed_at")]
-            if kind in ("model", "seed", "snapshot") and ends:
-                finished[name] = _when(max(ends))
+        """WATCHER: per model, seed and snapshot, its task's end minus the moment the producer reported that
+        node finished: the time of its `<node>_status` XCom, pushed as dbt's NodeFinished event arrives."""
+        producer = "transform.dbt_producer_watcher"
+        base = f"/dags/orchard_nightly/dagRuns/{run_id}/taskInstances/{producer}/xcomEntries"
+        finished, offset = {}, 0
+        while True:
+            page = self.airflow.api("GET", f"{base}?limit=100&offset={offset}")["xcom_entries"]
+            for entry in page:
+                parts = entry["key"].removesuffix("_status").split("__", 2)
+                if entry["key"].endswith("_status") and len(parts) == 3 and parts[0] in NODE_TASK_SUFFIXES:
+                    finished[parts[2]] = _when(entry["timestamp"])
+            offset += len(page)
+            if len(page) < 100:
+                break
         lags = []
         for ti in tis:
             name = ti["task_id"].removeprefix("transform.")
             for suffix in (".run", "_run", "_seed", "_snapshot"):
-                if name.endswith(suffix) and name.removesuffix(suffix) in finished and ti["end_date"]:
-                    lags.append((_when(ti["end_date"]) - finished[name.removesuffix(suffix)]).total_seconds())
+                node = name.removesuffix(suffix)
+                if name.endswith(suffix) and node in finished and ti["end_date"] and ti["state"] == "success":
+                    lags.append((_when(ti["end_date"]) - finished[node]).total_seconds())
         return lags
 
 
@@ -289,7 +293,9 @@ def _plain_total(scale: float, base: Path) -> float:
     """bench/run_all.py's plain nightly at this scale: the total seconds of its steps."""
     spec = importlib.util.spec_from_file_location("bench_run_all", ROOT / "bench" / "run_all.py")
     run_all = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run_all)
+    sys.modules[spec.name] = (
+        run_all  # its dataclasses look their module up there    spec.loader.exec_module(run_all)
+    )
     result = run_all.plain_nightly(scale, base)
     if not result.ok:
         sys.exit(f"the plain nightly failed:\n{result.output[-3000:]}")
