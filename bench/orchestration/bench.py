@@ -6,18 +6,25 @@ Prints, in one run:
    forks a parser); plus the first parse of a fresh interpreter, imports included;
 2. the wall time of one orchard_nightly run at the given scale under each Cosmos execution mode, on the
    local deployment (scheduler, triggerer, LocalExecutor; scripts/airflow_local.py up);
-3. the per-task overhead of a Cosmos model task in each run: task duration minus dbt's own node time.
+3. the per-task overhead of a Cosmos model task in each run: task duration minus dbt's own node time;
+   under WATCHER, the per-model lag: each model task's end minus the end of that model in the producer's
+   `dbt build` (when the producer pushed that node's status to XCom), median and p90;
+4. with --plain, the same nightly's steps back to back in a plain script (bench/run_all.py's), and the
+   orchestration tax: each mode's wall time through the scheduler / the plain script's.
 Everything runs on free ports under a temp directory; nothing of the user's .orchard is touched.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +33,7 @@ from orchard.warehouse.lifecycle import free_port
 from orchard_dev.airflow_api import AirflowAPI
 
 ROOT = Path(__file__).resolve().parents[2]
+NODE_TASK_SUFFIXES = ("model", "seed", "snapshot")  # the nodes a WATCHER task is named after
 PY = sys.executable
 PARSE_SNIPPET = """
 import gc, os, sys, time
@@ -84,23 +92,25 @@ class Deployment:
     def __init__(self, mode: str, scale: float, base: Path):
         self.state = base / mode
         self.port, ch_port = free_port(), free_port()
-        self.warehouse = ClickHouseSettings(host="127.0.0.1", port=ch_port)
+        self.warehouse = ClickHouseSettings(host="127.0.0.1", port=ch_port, password=uuid.uuid4().hex)
         self.env = {
             **os.environ,
             "ORCHARD_STATE_DIR": str(self.state),
             "ORCHARD_AIRFLOW_PORT": str(self.port),
             "ORCHARD_AIRFLOW_PASSWORD": "bench",
             "ORCHARD_CLICKHOUSE_PORT": str(ch_port),
-            "AIRFLOW_CONN_CLICKHOUSE_DEFAULT": ClickHouseSettings(
-                host="127.0.0.1", port=ch_port
-            ).airflow_connection(),
+            "ORCHARD_CLICKHOUSE_PASSWORD": self.warehouse.password,
             "ORCHARD_EXECUTION_MODE": mode,
             "ORCHARD_NIGHTLY_CATCHUP": "false",
             "ORCHARD_NIGHTLY_START_DATE": "2099-01-01T00:00:00+00:00",  # no scheduled run competes with ours
             "ORCHARD_TASK_RETRIES": "1",
             "ORCHARD_TASK_RETRY_DELAY_S": "5",
         }
-        self.env.pop("AIRFLOW_HOME", None)
+        for key in (
+            "AIRFLOW_HOME",
+            "AIRFLOW_CONN_CLICKHOUSE_DEFAULT",
+        ):  # the deployment writes its connection
+            self.env.pop(key, None)
         self.scale = scale
         self.airflow = AirflowAPI(f"http://localhost:{self.port}", "admin", "bench")
 
@@ -120,8 +130,8 @@ class Deployment:
         simulate(
             f"sqlite:///{self.state / 'shop.sqlite'}", until=datetime.now(UTC).date() - timedelta(days=1)
         )
-        self.script("up")
         try:
+            self.script("up")
             self.airflow.wait_for_dag("orchard_nightly")
             # a manual run without a logical date: it loads the whole sample, nothing else is scheduled
             run = self.airflow.api(
@@ -131,7 +141,12 @@ class Deployment:
             run_id = run["dag_run_id"]
             run = self.airflow.wait_for_runs("orchard_nightly", {run_id}, timeout=3600)[run_id]
             tis = list(self.airflow.task_instances("orchard_nightly", run_id).values())
-            return {"run": run, "tis": tis, "overhead": self.overhead(run_id, tis)}
+            return {
+                "run": run,
+                "tis": tis,
+                "overhead": self.overhead(run_id, tis),
+                "lag": self.lag(run_id, tis),
+            }
         finally:
             self.script("down")
 
@@ -163,6 +178,30 @@ class Deployment:
                 result.append((_when(ti["end_date"]) - _when(producer["end_date"])).total_seconds())
         return result
 
+    def lag(self, run_id: str, tis: list[dict]) -> list[float]:
+        """WATCHER: per model, seed and snapshot, its task's end minus the moment the producer reported that
+        node finished: the time of its `<node>_status` XCom, pushed as dbt's NodeFinished event arrives."""
+        producer = "transform.dbt_producer_watcher"
+        base = f"/dags/orchard_nightly/dagRuns/{run_id}/taskInstances/{producer}/xcomEntries"
+        finished, offset = {}, 0
+        while True:
+            page = self.airflow.api("GET", f"{base}?limit=100&offset={offset}")["xcom_entries"]
+            for entry in page:
+                parts = entry["key"].removesuffix("_status").split("__", 2)
+                if entry["key"].endswith("_status") and len(parts) == 3 and parts[0] in NODE_TASK_SUFFIXES:
+                    finished[parts[2]] = _when(entry["timestamp"])
+            offset += len(page)
+            if len(page) < 100:
+                break
+        lags = []
+        for ti in tis:
+            name = ti["task_id"].removeprefix("transform.")
+            for suffix in (".run", "_run", "_seed", "_snapshot"):
+                node = name.removesuffix(suffix)
+                if name.endswith(suffix) and node in finished and ti["end_date"] and ti["state"] == "success":
+                    lags.append((_when(ti["end_date"]) - finished[node]).total_seconds())
+        return lags
+
 
 def _when(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -174,6 +213,22 @@ def seconds(run: dict) -> float:
     return (end - start).total_seconds()
 
 
+def print_parse_times(env: dict[str, str]) -> None:
+    print(
+        "== DAG-file parse time of orchard_nightly (imports and plugins loaded first, as a warm parser has)"
+    )
+    manifest = [parse_time(env, "manifest") for _ in range(3)]
+    dbt_ls = [parse_time(env, "dbt_ls") for _ in range(3)]
+    m, d = statistics.median(r[0] for r in manifest), statistics.median(r[0] for r in dbt_ls)
+    print(
+        f"  from manifest.json: {m:.3f} s  ({manifest[0][1]} tasks; runs {[round(r[0], 3) for r in manifest]})"
+    )
+    print(f"  from dbt ls:        {d:.3f} s  (runs {[round(r[0], 3) for r in dbt_ls]})")
+    print(f"  manifest is {d / m:.0f}x faster")
+    cold = statistics.median(r[2] for r in manifest)
+    print(f"  (a fresh interpreter's first parse, imports included: {cold:.2f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -181,6 +236,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.01)
     parser.add_argument("--modes", default="local,watcher")
     parser.add_argument("--skip-runs", action="store_true", help="only the parse-time figures")
+    parser.add_argument("--skip-parse", action="store_true", help="only the runs, not the parse-time figures")
+    parser.add_argument(
+        "--plain", action="store_true", help="also the plain script, and the orchestration tax"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "include"))
     base = Path(tempfile.mkdtemp(prefix="orchard-bench-"))
@@ -195,22 +254,12 @@ def main() -> None:
         [str(Path(PY).parent / "orchard"), "dbt", "manifest"], env=env, check=True, stdout=subprocess.DEVNULL
     )
 
-    print(
-        "== DAG-file parse time of orchard_nightly (imports and plugins loaded first, as a warm parser has)"
-    )
-    manifest = [parse_time(env, "manifest") for _ in range(3)]
-    dbt_ls = [parse_time(env, "dbt_ls") for _ in range(3)]
-    m, d = statistics.median(r[0] for r in manifest), statistics.median(r[0] for r in dbt_ls)
-    print(
-        f"  from manifest.json: {m:.3f} s  ({manifest[0][1]} tasks; runs {[round(r[0], 3) for r in manifest]})"
-    )
-    print(f"  from dbt ls:        {d:.3f} s  (runs {[round(r[0], 3) for r in dbt_ls]})")
-    print(f"  manifest is {d / m:.0f}x faster")
-    cold = statistics.median(r[2] for r in manifest)
-    print(f"  (a fresh interpreter's first parse, imports included: {cold:.2f} s)")
+    if not args.skip_parse:
+        print_parse_times(env)
     if args.skip_runs:
         return
     print(f"\n== one orchard_nightly run at scale {args.scale} per execution mode (local deployment)")
+    walls: dict[str, float] = {}
     for mode in args.modes.split(","):
         result = Deployment(mode, args.scale, base).run_nightly()
         run, tis = result["run"], result["tis"]
@@ -222,8 +271,36 @@ def main() -> None:
             over = result["overhead"]
             print(
                 f"  {'':8} per model task: overhead {statistics.median(over):.1f} s median over {len(over)} tasks"
-                " (LOCAL: task duration - dbt's node time; WATCHER: task end - dbt's end of the model)"
+                " (LOCAL: task duration - dbt's node time; WATCHER: task end - end of the whole build)"
             )
+        if lag := result["lag"]:
+            p90 = statistics.quantiles(lag, n=10)[-1] if len(lag) > 1 else lag[0]
+            print(
+                f"  {'':8} WATCHER lag per model: median {statistics.median(lag):.1f} s, p90 {p90:.1f} s,"
+                f" max {max(lag):.1f} s over {len(lag)} tasks (task end - that node's end in the producer's dbt build)"
+            )
+        walls[mode] = seconds(run)
+    if args.plain:
+        plain = _plain_total(args.scale, base)
+        print(f"  plain    the same steps back to back in a plain script: {plain:.1f} s")
+        for mode, wall in walls.items():
+            print(
+                f"  {mode:8} orchestration tax {wall / plain:.2f} (wall through the scheduler / plain script)"
+            )
+
+
+def _plain_total(scale: float, base: Path) -> float:
+    """bench/run_all.py's plain nightly at this scale: the total seconds of its steps."""
+    spec = importlib.util.spec_from_file_location("bench_run_all", ROOT / "bench" / "run_all.py")
+    run_all = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = (
+        run_all  # its dataclasses look their module up there    spec.loader.exec_module(run_all)
+    )
+    result = run_all.plain_nightly(scale, base)
+    if not result.ok:
+        sys.exit(f"the plain nightly failed:\n{result.output[-3000:]}")
+    steps = [line for line in result.output.splitlines() if line.startswith('{"loads"')]
+    return json.loads(steps[-1])["total"]
 
 
 if __name__ == "__main__":

@@ -187,6 +187,10 @@ def test_per_model_watcher_is_the_default_one_producer_feeding_a_task_per_node(t
     assert "publish.ops_marts" in descendants(dag, "transform.fct_tiny.run")
     assert dag.get_task("transform.fct_tiny.test").outlets == []
     assert dag.get_task("transform.fct_tiny.run").retries >= 1  # a retry re-runs the model itself
+    # model and test tasks look for their node's status every second (Cosmos's default: 10 s)
+    assert {dag.get_task(t).poke_interval for t in ("transform.fct_tiny.run", "transform.fct_tiny.test")} == {
+        1
+    }
 
 
 def test_unknown_execution_mode_is_refused_with_the_choices(tiny_project):

@@ -23,6 +23,7 @@ from orchard.transform.cosmos_config import (
     project_config,
 )
 from orchard.transform.manifest import check_manifest, read_manifest
+from orchard.transform.watcher_rerun import consumer_starts, producer_starts
 
 LAYERS = ["seeds", "snapshots", "staging", "intermediate", "marts"]
 CADENCE_TAGS = {"nightly", "intraday"}
@@ -33,7 +34,16 @@ BUILT = {"model", "seed", "snapshot"}
 # watched a failed node fails and alerts (after its retries, which re-run that node), as in LOCAL mode, so
 # one failure pages once. The model tasks only watch: they stay in the warehouse pool, so they report each
 # model as the producer finishes it instead of queueing behind it for the build pool's slot.
-WATCHER_PRODUCER_ARGS = {"retries": 0, "on_failure_callback": None, "pool": settings.DBT_BUILD_POOL}
+# How often a WATCHER model task (deferred, in the triggerer) looks for its node's status: Cosmos's 10 s
+# default was half of the lag between dbt finishing a model and its task turning green (bench/orchestration).
+WATCHER_POKE_INTERVAL_S = float(os.environ.get("ORCHARD_WATCHER_POKE_INTERVAL_S", "1"))
+# Its `pre_execute` and the model tasks' make a cleared run run again (orchard.transform.watcher_rerun).
+WATCHER_PRODUCER_ARGS = {
+    "retries": 0,
+    "on_failure_callback": None,
+    "pool": settings.DBT_BUILD_POOL,
+    "pre_execute": producer_starts,
+}
 
 
 @lru_cache(maxsize=4)
@@ -168,6 +178,7 @@ def _per_model(select: list[str], exclude: list[str], full_refresh: Any, executi
         operator_args=operator_args(
             full_refresh,
             pool=settings.DBT_BUILD_POOL if mode == "local" else settings.CLICKHOUSE_POOL,
+            **({} if mode == "local" else {"pre_execute": consumer_starts}),
         ),
     )
     for uid, task_or_group in group.tasks_map.items():
@@ -181,6 +192,10 @@ def _per_model(select: list[str], exclude: list[str], full_refresh: Any, executi
                 airflow_task, "is_test_sensor", False
             ):
                 airflow_task.outlets = [*airflow_task.outlets, model_asset(node)]
+    if mode != "local":
+        for airflow_task in group.iter_tasks():
+            if hasattr(airflow_task, "producer_task_id"):  # a WATCHER model, seed, snapshot or test task
+                airflow_task.poke_interval = WATCHER_POKE_INTERVAL_S
     return group
 
 
