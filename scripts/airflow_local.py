@@ -3,7 +3,7 @@ dag-processor, triggerer) with SQLite metadata under .orchard/airflow (or ORCHAR
 ORCHARD_EXECUTOR=celery also Redis (Debian's redis-server), two Celery workers and Flower. `down` stops
 what `up` started; `run` runs orchard_nightly once for the latest complete interval and prints a summary.
 
-Usage: python scripts/airflow_local.py up|down|status|run|env
+Usage: python scripts/airflow_local.py up|down|status|run|env|restart <service>
 """
 
 from __future__ import annotations
@@ -248,24 +248,7 @@ def up(_: argparse.Namespace) -> None:
         if _pid(name):
             print(f"• {name} already running (pid {_pid(name)})")
             continue
-        env = airflow_env()
-        if name in CELERY_WORKERS:  # task instances name the worker (orchestration.workers)
-            env |= {
-                "ORCHARD_WORKER_NAME": name,
-                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "orchard.orchestration.workers.hostname",
-            }
-        log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child process
-        proc = subprocess.Popen(
-            argv,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so `down` stops its workers too
-        )
-        (PIDS / f"{name}.pid").write_text(str(proc.pid))
-        print(f"• {name} started (pid {proc.pid}, log {LOGS / f'{name}.log'})")
-        if name == "redis":  # the scheduler and the workers need the broker from their first second
-            _wait_for_port(redis_port(), proc, LOGS / "redis.log")
+        _start(name, argv)
     url = f"http://localhost:{PORT}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -286,6 +269,60 @@ def up(_: argparse.Namespace) -> None:
     print("  stop everything with `make down`")
 
 
+def _start(name: str, argv: list[str]) -> None:
+    """Start one service in its own process group, logging to LOGS/<name>.log, its pid in PIDS."""
+    env = airflow_env()
+    if name in CELERY_WORKERS:  # task instances name the worker (orchestration.workers)
+        env |= {
+            "ORCHARD_WORKER_NAME": name,
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "orchard.orchestration.workers.hostname",
+        }
+    log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child process
+    proc = subprocess.Popen(
+        argv,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so `down` stops its workers too
+    )
+    (PIDS / f"{name}.pid").write_text(str(proc.pid))
+    print(f"• {name} started (pid {proc.pid}, log {LOGS / f'{name}.log'})")
+    if name == "redis":  # the scheduler and the workers need the broker from their first second
+        _wait_for_port(redis_port(), proc, LOGS / "redis.log")
+
+
+def _stop(name: str) -> None:
+    """SIGTERM one service's process group, SIGKILL after 30 s; nothing if it is not running."""
+    pid = _pid(name)
+    if pid is not None:
+        os.killpg(pid, signal.SIGTERM)
+        for _ in range(60):
+            if not _alive(pid):
+                break
+            time.sleep(0.5)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+        print(f"• {name} stopped")
+    (PIDS / f"{name}.pid").unlink(missing_ok=True)
+
+
+def restart(args: argparse.Namespace) -> None:
+    """Stop one service of a running deployment if it still runs (gracefully), then start it as `up` did:
+    after a crash, or to restart the scheduler under running tasks. `warehouse` restarts the embedded
+    warehouse `up` started."""
+    if args.service == "warehouse":
+        if (PIDS / "warehouse.started").exists():
+            orchard("warehouse", "stop", check=False)
+        if warehouse_up():
+            (PIDS / "warehouse.started").touch()
+        return
+    argvs = services()
+    if args.service not in argvs:
+        sys.exit(f"unknown service {args.service!r}: restart one of warehouse, {', '.join(argvs)}")
+    _stop(args.service)
+    _start(args.service, argvs[args.service])
+
+
 def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -301,18 +338,8 @@ def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float 
 
 def down(_: argparse.Namespace, stop_warehouse: bool = True) -> None:
     for name in reversed(list(services(celery=True))):  # whichever executor `up` had
-        pid = _pid(name)
-        if pid is None:
-            continue
-        os.killpg(pid, signal.SIGTERM)
-        for _ in range(60):
-            if not _alive(pid):
-                break
-            time.sleep(0.5)
-        else:
-            os.killpg(pid, signal.SIGKILL)
-        (PIDS / f"{name}.pid").unlink(missing_ok=True)
-        print(f"• {name} stopped")
+        if _pid(name) is not None:
+            _stop(name)
     if stop_warehouse:
         bi.down()  # BI hook: Superset goes with the warehouse it reads
     if stop_warehouse and (PIDS / "warehouse.started").exists():
@@ -459,6 +486,11 @@ def main() -> None:
     sub.add_parser("down", help="stop what `up` started").set_defaults(func=down)
     sub.add_parser("status", help="which services run").set_defaults(func=status)
     sub.add_parser("env", help="print the Airflow environment as shell exports").set_defaults(func=env_cmd)
+    restart_parser = sub.add_parser(
+        "restart", help="restart one service (or the warehouse) of a running `up`"
+    )
+    restart_parser.add_argument("service", help="warehouse, scheduler, triggerer, worker-1, ...")
+    restart_parser.set_defaults(func=restart)
     run_parser = sub.add_parser("run", help="run orchard_nightly once and print a summary")
     run_parser.add_argument(
         "--scale", type=float, default=None, help="sample size, in (0, 1] (ORCHARD_SCALE)"
