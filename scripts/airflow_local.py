@@ -9,6 +9,7 @@ Usage: python scripts/airflow_local.py up|down|status|run|env|restart <service>
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -39,6 +40,7 @@ EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
 CELERY_WORKERS = ("worker-1", "worker-2")
 FLOWER_PORT = int(os.environ.get("ORCHARD_FLOWER_PORT", "5555"))
 REDIS = HOME / "redis"  # the Celery broker's data, config (with its password) and port
+STOP_TIMEOUT_S = 30.0  # a stopped service's grace (a Celery worker's warm shutdown), then SIGKILL
 
 
 def executor() -> str:
@@ -52,7 +54,7 @@ def executor() -> str:
 
 
 def services(celery: bool | None = None) -> dict[str, list[str]]:
-    """Name -> command of every process `up` starts, in start order (`down` stops them in reverse)."""
+    """Name -> command of every process `up` starts, in start order (`down` stops them all at once)."""
     airflow = str(BIN / "airflow")
     core = {
         "api-server": [airflow, "api-server", "--host", "127.0.0.1", "--port", str(PORT)],
@@ -291,19 +293,29 @@ def _start(name: str, argv: list[str]) -> None:
         _wait_for_port(redis_port(), proc, LOGS / "redis.log")
 
 
-def _stop(name: str) -> None:
-    """SIGTERM one service's process group, SIGKILL after 30 s; nothing if it is not running."""
-    pid = _pid(name)
-    if pid is not None:
-        os.killpg(pid, signal.SIGTERM)
-        for _ in range(60):
-            if not _alive(pid):
-                break
-            time.sleep(0.5)
+def _stop(*names: str) -> None:
+    """SIGTERM the process groups of the named services all at once, then wait for them together and
+    SIGKILL whichever still runs after 30 s: a deployment stops in the time of its slowest service, not
+    the sum. Services not running are skipped; every pid file named goes."""
+    signalled = {}
+    for name in names:
+        pid = _pid(name)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):  # gone since _pid looked
+                os.killpg(pid, signal.SIGTERM)
+                signalled[name] = pid
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while any(_alive(pid) for pid in signalled.values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for name, pid in signalled.items():
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            print(f"• {name} killed (still running {STOP_TIMEOUT_S:.0f} s after SIGTERM)")
         else:
-            os.killpg(pid, signal.SIGKILL)
-        print(f"• {name} stopped")
-    (PIDS / f"{name}.pid").unlink(missing_ok=True)
+            print(f"• {name} stopped")
+    for name in names:
+        (PIDS / f"{name}.pid").unlink(missing_ok=True)
 
 
 def restart(args: argparse.Namespace) -> None:
@@ -337,9 +349,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float 
 
 
 def down(_: argparse.Namespace, stop_warehouse: bool = True) -> None:
-    for name in reversed(list(services(celery=True))):  # whichever executor `up` had
-        if _pid(name) is not None:
-            _stop(name)
+    _stop(*services(celery=True))  # whichever executor `up` had; all at once
     if stop_warehouse:
         bi.down()  # BI hook: Superset goes with the warehouse it reads
     if stop_warehouse and (PIDS / "warehouse.started").exists():
