@@ -80,6 +80,18 @@ class Airflow(AirflowAPI):
             assert time.monotonic() < deadline, f"an earlier backfill of {dag_id} did not complete"
             time.sleep(3)
 
+    def script(self, *args: str) -> None:
+        """`scripts/airflow_local.py <args>` on this deployment (e.g. `restart triggerer`); fails the test
+        with its output if it fails."""
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "airflow_local.py"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """The `airflow` CLI against this deployment, in the environment `airflow_local.py env` prints."""
         script = [sys.executable, str(ROOT / "scripts" / "airflow_local.py"), "env"]

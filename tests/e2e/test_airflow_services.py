@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from datetime import datetime
 
@@ -26,6 +27,22 @@ def _when(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _when_deferred(airflow_up, run_id: str, timeout: float = 300) -> list[str]:
+    """Wait until tasks of the run are deferred (Cosmos's watchers wait in the triggerer); their ids."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tis = airflow_up.task_instances("orchard_nightly", run_id)
+        if deferred := [task for task, ti in tis.items() if ti["state"] == "deferred"]:
+            return deferred
+        time.sleep(1)
+    raise AssertionError(f"no task of {run_id} deferred within {timeout:.0f} s:\n{tis}")
+
+
+@pytest.mark.reliability(
+    fault="the triggerer is restarted while WATCHER model tasks are deferred (a backfill run beside a manual run)",
+    behaviour="every run completes; the deferred model tasks resume in their first try with the producer's "
+    "result for their model, none builds it again",
+)
 def test_backfill_from_the_cli_gives_a_run_per_date_bounded_by_it_beside_a_manual_run(airflow_up):
     """A backfill of two dates created with the CLI (the UI's, through the REST API: test_ui) gives a run per
     date, each with the conf given and loading its own date's interval. It runs beside a manual run (an
@@ -46,12 +63,24 @@ def test_backfill_from_the_cli_gives_a_run_per_date_bounded_by_it_beside_a_manua
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     runs = [r for r in airflow_up.runs("orchard_nightly") if r["run_type"] == "backfill"]
     assert sorted(r["logical_date"][:10] for r in runs) == ["2026-11-10", "2026-11-11"]
+    # the triggerer restarted (a deploy, a crash) while WATCHER model tasks of the first run are deferred
+    first = min(runs, key=lambda r: r["logical_date"])["dag_run_id"]
+    deferred = _when_deferred(airflow_up, first)
+    airflow_up.script("restart", "triggerer")
     # one after another (the backfill's max_active_runs), beside the manual run: on two shared cores a run
     # takes 1-6 min under the CeleryExecutor
     finished = airflow_up.wait_for_runs("orchard_nightly", {r["dag_run_id"] for r in runs}, timeout=900)
     assert {r["state"] for r in finished.values()} == {"success"}, finished
     ends = sorted(r["data_interval_end"][:10] for r in finished.values())
     assert ends == ["2026-11-11", "2026-11-12"]  # logical dates 10..11 = interval starts
+    # ... and they ended as watchers, in their first try: each model built once, by the producer's one build
+    tis = airflow_up.task_instances("orchard_nightly", first)
+    assert {(tis[t]["state"], tis[t]["try_number"]) for t in deferred} == {("success", 1)}, deferred
+    logs = airflow_up.state / "airflow" / "logs" / "dag_id=orchard_nightly" / f"run_id={first}"
+    for task in deferred:  # resumed with dbt's result for its node; with none it would run the model itself
+        log = (logs / f"task_id={task}" / "attempt=1.log").read_text(errors="replace")
+        assert "Deferring" in log and "[SUCCESS]" in log, (task, log[-2000:])
+        assert "Falling back to running model" not in log, (task, log[-2000:])
     for run_id, run in finished.items():
         assert run["conf"]["sources"] == ["shop"], run["conf"]
         shop = airflow_up.xcom("orchard_nightly", run_id, "extract_load.load_shop")

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 from datetime import UTC, datetime
@@ -38,17 +36,6 @@ RAW_DATABASES = ("raw_shop", "raw_instacart")
 DLT_COLUMNS = ("_dlt_load_id", "_dlt_id", "_loaded_at")  # which load wrote a row, not what it holds
 PRODUCER = "transform.dbt_producer_watcher"
 CHANNELS = ("slack", "webhook", "email")
-
-
-def _script(airflow_up, *args: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "airflow_local.py"), *args],
-        env=airflow_up.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
 def _kill(pid_file: Path, group: bool = False) -> int:
@@ -257,7 +244,7 @@ def test_warehouse_and_scheduler_killed_mid_run_then_the_date_rerun(airflow_up):
         states = _states(airflow_up, run_id)
         assert states["extract_load.load_shop"] == "failed", states
         assert states[PRODUCER] == "upstream_failed", states
-        _script(airflow_up, "restart", "warehouse")
+        airflow_up.script("restart", "warehouse")
         failed_1 = sorted(t for t, st in states.items() if st == "failed")
         alerts_1 = _settled_alerts(airflow_up, run_id, {"task_failed": len(failed_1), "run_failed": 1})
         assert "extract_load.load_shop" in failed_1, states
@@ -272,7 +259,7 @@ def test_warehouse_and_scheduler_killed_mid_run_then_the_date_rerun(airflow_up):
         states = _states(airflow_up, run_id)
         assert states["extract_load.load_shop"] == "success", states
         assert states[PRODUCER] == "failed", states
-        _script(airflow_up, "restart", "warehouse")
+        airflow_up.script("restart", "warehouse")
         failed_2 = sorted(
             t for t, st in _states(airflow_up, run_id).items() if st == "failed" and t != PRODUCER
         )
@@ -298,7 +285,7 @@ def test_warehouse_and_scheduler_killed_mid_run_then_the_date_rerun(airflow_up):
         _when_task_logs(airflow_up, run_id, "transform.int_tiny__labelled_run", "Try number", attempt=2)
         _kill(pids / "scheduler.pid", group=True)
         time.sleep(3)
-        _script(airflow_up, "restart", "scheduler")
+        airflow_up.script("restart", "scheduler")
         assert _finish(airflow_up, run_id)["state"] == "success", airflow_up.where_runs_stand(DAG, {run_id})
         with _client(airflow_up) as client:
             built = _built_since(client, rerun_from)
@@ -353,8 +340,8 @@ def _restore(airflow_up) -> None:
 
     ch = ClickHouseSettings.from_env(airflow_up.env)
     if not ping(ch.host, ch.port):
-        _script(airflow_up, "restart", "warehouse")
+        airflow_up.script("restart", "warehouse")
     scheduler = airflow_up.state / "airflow" / "pids" / "scheduler.pid"
     pid = int(scheduler.read_text()) if scheduler.exists() else 0
     if not pid or not Path(f"/proc/{pid}").exists():
-        _script(airflow_up, "restart", "scheduler")
+        airflow_up.script("restart", "scheduler")
