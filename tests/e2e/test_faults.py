@@ -191,12 +191,6 @@ def _settled_alerts(airflow_up, run_id: str, expected: dict[str, int], timeout: 
     return _alert_counts(airflow_up, run_id)
 
 
-def _grew(after: dict, before: dict) -> dict:
-    return {
-        kind: {ch: n - before[kind][ch] for ch, n in channels.items()} for kind, channels in after.items()
-    }
-
-
 @pytest.mark.reliability(
     fault="the warehouse is killed (SIGKILL) while `orchard_nightly` loads",
     behaviour="the load fails and pages once per channel, nothing downstream runs; with the warehouse "
@@ -292,9 +286,7 @@ def test_warehouse_and_scheduler_killed_mid_run_then_the_date_rerun(airflow_up):
             assert built and set(built.values()) == {1}, built
             assert _half_built(client) == []
             recovered = _checksums(client, BUILT_DATABASES + RAW_DATABASES)
-        alerts_3 = _settled_alerts(airflow_up, run_id, {})
-        assert _grew(alerts_3, alerts_2)["task_failed"] == {c: 0 for c in alerts_3["task_failed"]}
-        assert _grew(alerts_3, alerts_2)["run_failed"] == {c: 0 for c in alerts_3["run_failed"]}
+        # (no alert since the second attempt's: checked once, after the fourth)
 
         # 4. the same logical date again, cleared whole and run without faults: nothing changes
         _clear(airflow_up, run_id, only_failed=False)
@@ -305,7 +297,7 @@ def test_warehouse_and_scheduler_killed_mid_run_then_the_date_rerun(airflow_up):
         assert again == recovered
         assert {t: n for t, n in again.items() if t.startswith("snapshots.")}, again
         alerts_4 = _settled_alerts(airflow_up, run_id, {})
-        for kind in ("task_failed", "run_failed"):  # nothing paged again, nothing new
+        for kind in ("task_failed", "run_failed"):  # nothing paged since the second attempt's failure
             assert alerts_4[kind] == alerts_2[kind], (kind, alerts_2, alerts_4)
         # a second trigger of the same logical date is refused (clearing is how a date runs again)
         with pytest.raises(urllib.error.HTTPError) as refused:
