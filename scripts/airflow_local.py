@@ -41,6 +41,7 @@ CELERY_WORKERS = ("worker-1", "worker-2")
 FLOWER_PORT = int(os.environ.get("ORCHARD_FLOWER_PORT", "5555"))
 REDIS = HOME / "redis"  # the Celery broker's data, config (with its password) and port
 STOP_TIMEOUT_S = 30.0  # a stopped service's grace (a Celery worker's warm shutdown), then SIGKILL
+STOPPED_LAST = ("api-server", "redis")  # `down` stops these once the services that use them are gone
 
 
 def executor() -> str:
@@ -54,7 +55,7 @@ def executor() -> str:
 
 
 def services(celery: bool | None = None) -> dict[str, list[str]]:
-    """Name -> command of every process `up` starts, in start order (`down` stops them all at once)."""
+    """Name -> command of every process `up` starts, in start order (`down` stops them in two waves)."""
     airflow = str(BIN / "airflow")
     core = {
         "api-server": [airflow, "api-server", "--host", "127.0.0.1", "--port", str(PORT)],
@@ -349,7 +350,11 @@ def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float 
 
 
 def down(_: argparse.Namespace, stop_warehouse: bool = True) -> None:
-    _stop(*services(celery=True))  # whichever executor `up` had; all at once
+    # whichever executor `up` had: first all that run or schedule tasks at once, then what they need to
+    # shut down cleanly (a worker finishing its task reports to the api-server through the broker)
+    names = list(services(celery=True))
+    _stop(*(name for name in names if name not in STOPPED_LAST))
+    _stop(*STOPPED_LAST)
     if stop_warehouse:
         bi.down()  # BI hook: Superset goes with the warehouse it reads
     if stop_warehouse and (PIDS / "warehouse.started").exists():

@@ -211,13 +211,6 @@ def _settled_alerts(airflow_up, run_id: str, expected: dict[str, int], timeout: 
     behaviour="every mart and raw table identical (per-table checksums), snapshots not grown, no alert "
     "repeated",
 )
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=False,
-    reason="not always: in 1 of 2 full runs the embedded warehouse, SIGKILLed during a load, lost the rows "
-    "the load before had committed (raw_shop then held 242 of the source's 281 users), so the raw tables "
-    "no longer matched the source; the rest held in both runs. Found by this test, not fixed yet",
-)
 def test_warehouse_and_scheduler_killed_mid_run_then_the_date_rerun(airflow_up):
     airflow_up.fail_if_stuck()
     state, pids = airflow_up.state, airflow_up.state / "airflow" / "pids"
