@@ -3,12 +3,13 @@ dag-processor, triggerer) with SQLite metadata under .orchard/airflow (or ORCHAR
 ORCHARD_EXECUTOR=celery also Redis (Debian's redis-server), two Celery workers and Flower. `down` stops
 what `up` started; `run` runs orchard_nightly once for the latest complete interval and prints a summary.
 
-Usage: python scripts/airflow_local.py up|down|status|run|env
+Usage: python scripts/airflow_local.py up|down|status|run|env|restart <service>
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -39,6 +40,8 @@ EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
 CELERY_WORKERS = ("worker-1", "worker-2")
 FLOWER_PORT = int(os.environ.get("ORCHARD_FLOWER_PORT", "5555"))
 REDIS = HOME / "redis"  # the Celery broker's data, config (with its password) and port
+STOP_TIMEOUT_S = 30.0  # a stopped service's grace (a Celery worker's warm shutdown), then SIGKILL
+STOPPED_LAST = ("api-server", "redis")  # `down` stops these once the services that use them are gone
 
 
 def executor() -> str:
@@ -52,7 +55,7 @@ def executor() -> str:
 
 
 def services(celery: bool | None = None) -> dict[str, list[str]]:
-    """Name -> command of every process `up` starts, in start order (`down` stops them in reverse)."""
+    """Name -> command of every process `up` starts, in start order (`down` stops them in two waves)."""
     airflow = str(BIN / "airflow")
     core = {
         "api-server": [airflow, "api-server", "--host", "127.0.0.1", "--port", str(PORT)],
@@ -248,24 +251,7 @@ def up(_: argparse.Namespace) -> None:
         if _pid(name):
             print(f"• {name} already running (pid {_pid(name)})")
             continue
-        env = airflow_env()
-        if name in CELERY_WORKERS:  # task instances name the worker (orchestration.workers)
-            env |= {
-                "ORCHARD_WORKER_NAME": name,
-                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "orchard.orchestration.workers.hostname",
-            }
-        log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child process
-        proc = subprocess.Popen(
-            argv,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so `down` stops its workers too
-        )
-        (PIDS / f"{name}.pid").write_text(str(proc.pid))
-        print(f"• {name} started (pid {proc.pid}, log {LOGS / f'{name}.log'})")
-        if name == "redis":  # the scheduler and the workers need the broker from their first second
-            _wait_for_port(redis_port(), proc, LOGS / "redis.log")
+        _start(name, argv)
     url = f"http://localhost:{PORT}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -286,6 +272,70 @@ def up(_: argparse.Namespace) -> None:
     print("  stop everything with `make down`")
 
 
+def _start(name: str, argv: list[str]) -> None:
+    """Start one service in its own process group, logging to LOGS/<name>.log, its pid in PIDS."""
+    env = airflow_env()
+    if name in CELERY_WORKERS:  # task instances name the worker (orchestration.workers)
+        env |= {
+            "ORCHARD_WORKER_NAME": name,
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "orchard.orchestration.workers.hostname",
+        }
+    log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child process
+    proc = subprocess.Popen(
+        argv,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so `down` stops its workers too
+    )
+    (PIDS / f"{name}.pid").write_text(str(proc.pid))
+    print(f"• {name} started (pid {proc.pid}, log {LOGS / f'{name}.log'})")
+    if name == "redis":  # the scheduler and the workers need the broker from their first second
+        _wait_for_port(redis_port(), proc, LOGS / "redis.log")
+
+
+def _stop(*names: str) -> None:
+    """SIGTERM the process groups of the named services all at once, then wait for them together and
+    SIGKILL whichever still runs after 30 s: a deployment stops in the time of its slowest service, not
+    the sum. Services not running are skipped; every pid file named goes."""
+    signalled = {}
+    for name in names:
+        pid = _pid(name)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):  # gone since _pid looked
+                os.killpg(pid, signal.SIGTERM)
+                signalled[name] = pid
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while any(_alive(pid) for pid in signalled.values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for name, pid in signalled.items():
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            print(f"• {name} killed (still running {STOP_TIMEOUT_S:.0f} s after SIGTERM)")
+        else:
+            print(f"• {name} stopped")
+    for name in names:
+        (PIDS / f"{name}.pid").unlink(missing_ok=True)
+
+
+def restart(args: argparse.Namespace) -> None:
+    """Stop one service of a running deployment if it still runs (gracefully), then start it as `up` did:
+    after a crash, or to restart the scheduler under running tasks. `warehouse` restarts the embedded
+    warehouse `up` started."""
+    if args.service == "warehouse":
+        if (PIDS / "warehouse.started").exists():
+            orchard("warehouse", "stop", check=False)
+        if warehouse_up():
+            (PIDS / "warehouse.started").touch()
+        return
+    argvs = services()
+    if args.service not in argvs:
+        sys.exit(f"unknown service {args.service!r}: restart one of warehouse, {', '.join(argvs)}")
+    _stop(args.service)
+    _start(args.service, argvs[args.service])
+
+
 def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -300,19 +350,11 @@ def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float 
 
 
 def down(_: argparse.Namespace, stop_warehouse: bool = True) -> None:
-    for name in reversed(list(services(celery=True))):  # whichever executor `up` had
-        pid = _pid(name)
-        if pid is None:
-            continue
-        os.killpg(pid, signal.SIGTERM)
-        for _ in range(60):
-            if not _alive(pid):
-                break
-            time.sleep(0.5)
-        else:
-            os.killpg(pid, signal.SIGKILL)
-        (PIDS / f"{name}.pid").unlink(missing_ok=True)
-        print(f"• {name} stopped")
+    # whichever executor `up` had: first all that run or schedule tasks at once, then what they need to
+    # shut down cleanly (a worker finishing its task reports to the api-server through the broker)
+    names = list(services(celery=True))
+    _stop(*(name for name in names if name not in STOPPED_LAST))
+    _stop(*STOPPED_LAST)
     if stop_warehouse:
         bi.down()  # BI hook: Superset goes with the warehouse it reads
     if stop_warehouse and (PIDS / "warehouse.started").exists():
@@ -459,6 +501,11 @@ def main() -> None:
     sub.add_parser("down", help="stop what `up` started").set_defaults(func=down)
     sub.add_parser("status", help="which services run").set_defaults(func=status)
     sub.add_parser("env", help="print the Airflow environment as shell exports").set_defaults(func=env_cmd)
+    restart_parser = sub.add_parser(
+        "restart", help="restart one service (or the warehouse) of a running `up`"
+    )
+    restart_parser.add_argument("service", help="warehouse, scheduler, triggerer, worker-1, ...")
+    restart_parser.set_defaults(func=restart)
     run_parser = sub.add_parser("run", help="run orchard_nightly once and print a summary")
     run_parser.add_argument(
         "--scale", type=float, default=None, help="sample size, in (0, 1] (ORCHARD_SCALE)"

@@ -3,6 +3,7 @@ that record what they receive, for tests to assert on."""
 
 from __future__ import annotations
 
+import base64
 import email
 import html
 import json
@@ -45,6 +46,7 @@ class SmtpListener:
 
     def __init__(self) -> None:
         self.messages: list[str] = []
+        self.logins: list[tuple[str, str]] = []  # (user, password) of each AUTH PLAIN or LOGIN
         listener = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -54,9 +56,13 @@ class SmtpListener:
             def handle(self):
                 self.reply("220 localhost test SMTP")
                 while line := self.rfile.readline():
-                    command = line.decode(errors="replace").strip().upper()
+                    words = line.decode(errors="replace").split()
+                    command = " ".join(words).upper()
                     if command.startswith("EHLO"):
-                        self.reply("250-localhost\r\n250 8BITMIME")
+                        self.reply("250-localhost\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME")
+                    elif command.startswith("AUTH"):
+                        listener.logins.append(self.authenticate(words))
+                        self.reply("235 authenticated")
                     elif command.startswith("DATA"):
                         self.reply("354 end with <CRLF>.<CRLF>")
                         data = []
@@ -73,6 +79,19 @@ class SmtpListener:
                     else:  # HELO, MAIL, RCPT, RSET, NOOP
                         self.reply("250 ok")
 
+            def answer(self, prompt: str) -> str:
+                self.reply(f"334 {prompt}")
+                return base64.b64decode(self.rfile.readline().strip()).decode()
+
+            def authenticate(self, words: list[str]) -> tuple[str, str]:
+                """AUTH PLAIN (RFC 4616) or LOGIN, with or without the initial response: any login passes."""
+                if words[1].upper() == "PLAIN":
+                    plain = base64.b64decode(words[2]).decode() if len(words) > 2 else self.answer("")
+                    _, user, password = plain.split("\0")
+                    return user, password
+                user = base64.b64decode(words[2]).decode() if len(words) > 2 else self.answer("VXNlcm5hbWU6")
+                return user, self.answer("UGFzc3dvcmQ6")
+
         self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -80,6 +99,7 @@ class SmtpListener:
 
 
 SLACK_PATH = "/services/T000/B000/slack-secret-token"
+SMTP_LOGIN, SMTP_PASSWORD = "orchard-alerts", "smtp-secret-value"  # a relay that wants a login (e2e sets it)
 
 
 def channel_connections(http: HttpListener, smtp: SmtpListener) -> dict[str, dict]:

@@ -19,7 +19,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alert_listeners import SLACK_PATH, HttpListener, SmtpListener, channel_connections
+from alert_listeners import (
+    SLACK_PATH,
+    SMTP_LOGIN,
+    SMTP_PASSWORD,
+    HttpListener,
+    SmtpListener,
+    channel_connections,
+)
 from dagtest_helpers import copy_tiny_project
 
 from orchard.warehouse.lifecycle import free_port
@@ -72,6 +79,18 @@ class Airflow(AirflowAPI):
         while any(not b["completed_at"] for b in self.api("GET", f"/backfills?dag_id={dag_id}")["backfills"]):
             assert time.monotonic() < deadline, f"an earlier backfill of {dag_id} did not complete"
             time.sleep(3)
+
+    def script(self, *args: str) -> None:
+        """`scripts/airflow_local.py <args>` on this deployment (e.g. `restart triggerer`); fails the test
+        with its output if it fails."""
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "airflow_local.py"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """The `airflow` CLI against this deployment, in the environment `airflow_local.py env` prints."""
@@ -137,6 +156,14 @@ def _yesterday() -> str:
     return (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
 
 
+def _running(pid: str) -> bool:
+    """Whether the process runs (a zombie waiting for its parent to reap it does not)."""
+    try:
+        return Path(f"/proc/{int(pid)}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, ValueError):
+        return False
+
+
 @pytest.fixture(scope="session")
 def airflow_up(postgres):
     """`scripts/airflow_local.py up` with everything on free ports under a temp dir; `down` afterwards."""
@@ -166,7 +193,10 @@ def airflow_up(postgres):
     # the shop app database: ORCHARD_SHOP_DB_URL outside Airflow, as ORCHARD_CLICKHOUSE_* is for the warehouse
     env["ORCHARD_SHOP_DB_URL"] = shop_url = postgres.create_database("shop")
     http, smtp = HttpListener(), SmtpListener()
-    env.update({key: json.dumps(value) for key, value in channel_connections(http, smtp).items()})
+    channels = channel_connections(http, smtp)
+    # the mail relay wants a login, as a production one does: its password is one more secret to keep
+    channels["AIRFLOW_CONN_ORCHARD_SMTP"] |= {"login": SMTP_LOGIN, "password": SMTP_PASSWORD}
+    env.update({key: json.dumps(value) for key, value in channels.items()})
     for key in (
         "AIRFLOW_HOME",
         "AIRFLOW__CORE__DAGS_FOLDER",
@@ -202,6 +232,10 @@ def airflow_up(postgres):
         airflow.wait_for_dag("orchard_nightly")
         yield airflow
     finally:
-        subprocess.run([*script, "down"], env=env, capture_output=True, timeout=300)
+        pid_files = [*(state / "airflow" / "pids").glob("*.pid"), state / "warehouse.pid"]
+        pids = {p.stem: p.read_text().split()[0] for p in pid_files if p.exists() and p.read_text().strip()}
+        down = subprocess.run([*script, "down"], env=env, capture_output=True, text=True, timeout=300)
         http.server.shutdown()
         smtp.server.shutdown()
+        left = {name: pid for name, pid in pids.items() if _running(pid)}
+        assert down.returncode == 0 and not left, f"`down` left {left} running:\n{down.stdout}{down.stderr}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from datetime import datetime
 
@@ -26,9 +27,27 @@ def _when(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def test_backfill_of_three_dates_gives_three_runs_bounded_by_their_dates(airflow_up):
-    """The backfill runs beside a manual run (an Airflow 3 backfill does not count against the DAG's
-    max_active_runs): both succeed, because their dbt builds take turns in the one-slot build pool."""
+def _when_deferred(airflow_up, run_id: str, timeout: float = 300) -> list[str]:
+    """Wait until tasks of the run are deferred (Cosmos's watchers wait in the triggerer); their ids."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tis = airflow_up.task_instances("orchard_nightly", run_id)
+        if deferred := [task for task, ti in tis.items() if ti["state"] == "deferred"]:
+            return deferred
+        time.sleep(1)
+    raise AssertionError(f"no task of {run_id} deferred within {timeout:.0f} s:\n{tis}")
+
+
+@pytest.mark.reliability(
+    fault="the triggerer is restarted while WATCHER model tasks are deferred (a backfill run beside a manual run)",
+    behaviour="every run completes; the deferred model tasks resume in their first try with the producer's "
+    "result for their model, none builds it again",
+)
+def test_backfill_from_the_cli_gives_a_run_per_date_bounded_by_it_beside_a_manual_run(airflow_up):
+    """A backfill of two dates created with the CLI (the UI's, through the REST API: test_ui) gives a run per
+    date, each with the conf given and loading its own date's interval. It runs beside a manual run (an
+    Airflow 3 backfill does not count against the DAG's max_active_runs): all succeed, because their dbt
+    builds take turns in the one-slot build pool."""
     airflow_up.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
     airflow_up.wait_for_backfills_to_complete("orchard_nightly")
     manual = airflow_up.api(
@@ -36,27 +55,34 @@ def test_backfill_of_three_dates_gives_three_runs_bounded_by_their_dates(airflow
         "/dags/orchard_nightly/dagRuns",
         {"logical_date": "2026-11-20T02:00:00Z", "conf": {"sources": ["shop"]}},
     )
-    backfill = airflow_up.api(
-        "POST",
-        "/backfills",
-        {
-            "dag_id": "orchard_nightly",
-            "from_date": "2026-11-10T02:00:00Z",
-            "to_date": "2026-11-12T02:00:00Z",
-            "dag_run_conf": {"sources": ["shop"]},
-            "max_active_runs": 1,
-        },
-    )
-    assert backfill["dag_id"] == "orchard_nightly"
+    proc = airflow_up.cli(
+        "backfill", "create", "--dag-id", "orchard_nightly",
+        "--from-date", "2026-11-10T02:00:00+00:00", "--to-date", "2026-11-11T02:00:00+00:00",
+        "--dag-run-conf", '{"sources": ["shop"]}', "--max-active-runs", "1",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     runs = [r for r in airflow_up.runs("orchard_nightly") if r["run_type"] == "backfill"]
-    assert len(runs) == 3
-    # three runs one after another (the backfill's max_active_runs), beside the nightly's own: on two shared
-    # cores each took 2-6 min under the CeleryExecutor, so the default 600 s was met with seconds to spare
-    finished = airflow_up.wait_for_runs("orchard_nightly", {r["dag_run_id"] for r in runs}, timeout=1200)
+    assert sorted(r["logical_date"][:10] for r in runs) == ["2026-11-10", "2026-11-11"]
+    # the triggerer restarted (a deploy, a crash) while WATCHER model tasks of the first run are deferred
+    first = min(runs, key=lambda r: r["logical_date"])["dag_run_id"]
+    deferred = _when_deferred(airflow_up, first)
+    airflow_up.script("restart", "triggerer")
+    # one after another (the backfill's max_active_runs), beside the manual run: on two shared cores a run
+    # takes 1-6 min under the CeleryExecutor
+    finished = airflow_up.wait_for_runs("orchard_nightly", {r["dag_run_id"] for r in runs}, timeout=900)
     assert {r["state"] for r in finished.values()} == {"success"}, finished
     ends = sorted(r["data_interval_end"][:10] for r in finished.values())
-    assert ends == ["2026-11-11", "2026-11-12", "2026-11-13"]  # logical dates 10..12 = interval starts
+    assert ends == ["2026-11-11", "2026-11-12"]  # logical dates 10..11 = interval starts
+    # ... and they ended as watchers, in their first try: each model built once, by the producer's one build
+    tis = airflow_up.task_instances("orchard_nightly", first)
+    assert {(tis[t]["state"], tis[t]["try_number"]) for t in deferred} == {("success", 1)}, deferred
+    logs = airflow_up.state / "airflow" / "logs" / "dag_id=orchard_nightly" / f"run_id={first}"
+    for task in deferred:  # resumed with dbt's result for its node; with none it would run the model itself
+        log = (logs / f"task_id={task}" / "attempt=1.log").read_text(errors="replace")
+        assert "Deferring" in log and "[SUCCESS]" in log, (task, log[-2000:])
+        assert "Falling back to running model" not in log, (task, log[-2000:])
     for run_id, run in finished.items():
+        assert run["conf"]["sources"] == ["shop"], run["conf"]
         shop = airflow_up.xcom("orchard_nightly", run_id, "extract_load.load_shop")
         start, end = (_when(v) for v in shop["interval"])
         assert start == _when(run["data_interval_start"]) and end == _when(run["data_interval_end"])
@@ -81,28 +107,6 @@ def test_backfill_of_three_dates_gives_three_runs_bounded_by_their_dates(airflow
     )
     for (_, first_end, first), (second_start, _, second) in zip(builds, builds[1:], strict=False):
         assert first_end <= second_start, f"the dbt builds of {first} and {second} overlapped"
-
-
-def test_backfill_from_the_cli_runs_its_own_date(airflow_up):
-    airflow_up.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
-    airflow_up.wait_for_backfills_to_complete("orchard_nightly")
-    date = "2026-11-14T02:00:00+00:00"
-    proc = airflow_up.cli(
-        "backfill", "create", "--dag-id", "orchard_nightly", "--from-date", date, "--to-date", date,
-        "--dag-run-conf", '{"sources": ["shop"]}',
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    runs = [
-        r
-        for r in airflow_up.runs("orchard_nightly")
-        if r["run_type"] == "backfill" and r["logical_date"].startswith("2026-11-14")
-    ]
-    assert len(runs) == 1
-    run_id = runs[0]["dag_run_id"]
-    run = airflow_up.wait_for_runs("orchard_nightly", {run_id})[run_id]
-    assert run["state"] == "success" and run["conf"]["sources"] == ["shop"]
-    shop = airflow_up.xcom("orchard_nightly", run_id, "extract_load.load_shop")
-    assert [v[:10] for v in shop["interval"]] == ["2026-11-14", "2026-11-15"]
 
 
 def test_plugin_serves_the_dashboards_page(airflow_up):
