@@ -146,7 +146,7 @@ class Replay:
         self.dbt("compile", "--select", "config.materialized:incremental", "--full-refresh")
         nodes = self.dbt.manifest()["nodes"].values()
         self.full_rebuilds = {
-            n["name"]: n["compiled_code"]
+            n["relation_name"]: n["compiled_code"]
             for n in nodes
             if n["resource_type"] == "model" and n["config"]["materialized"] == "incremental"
         }
@@ -159,7 +159,7 @@ class Replay:
         """Each incremental table against what a full refresh would build from the same data."""
         differences = {}
         for model, select in self.full_rebuilds.items():
-            incremental, rebuilt = self.checksum(f"{MARTS}.{model}"), self.checksum(f"({select})")
+            incremental, rebuilt = self.checksum(model), self.checksum(f"({select})")
             if incremental != rebuilt:
                 differences[model] = {"incremental": incremental, "full refresh": rebuilt}
         return differences
