@@ -14,3 +14,16 @@
         1 = 1
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    The same for Instacart, but strictly after the mark: a full extract stamps all of history with one load time,
+    so re-reading the last load would re-read everything on the night after it. Safe because an Instacart load
+    and a build never overlap (the nightly loads, then builds; the intraday DAG loads only the shop).
+-#}
+{% macro loaded_after_last_build(column='loaded_at') -%}
+    {%- if is_incremental() -%}
+        {{ column }} > (select max(loaded_at) from {{ this }})
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}

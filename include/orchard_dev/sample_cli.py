@@ -18,16 +18,35 @@ def _fail(message: str) -> None:
 
 def instacart(
     scale: float = typer.Option(
-        ..., "--scale", help="Fraction of the real dataset, in (0, 1]; 1 = 3.4M orders."
+        None, "--scale", help="Fraction of the real dataset, in (0, 1]; 1 = 3.4M orders."
     ),
     out: Path = typer.Option(
         settings.DATA_DIR / "instacart", "--out", help="Directory to write the six Kaggle CSV files into."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed and scale give identical files."),
+    drop: str = typer.Option(
+        None, "--drop", help="Instead: write the daily drop of this day (YYYY-MM-DD) into OUT/<day>/."
+    ),
+    days: float = typer.Option(1.0, "--days", help="With --drop: how many days' worth of new orders."),
 ) -> None:
-    """Write aisles, departments, products, orders and order_products__{prior,train} CSVs in Kaggle's layout."""
+    """Write aisles, departments, products, orders and order_products__{prior,train} CSVs in Kaggle's layout,
+    or (--drop) a day's new orders and lines for the sample already in --out."""
     from orchard_dev.instacart_sample.generator import SampleError, plan, write_sample
 
+    if drop is not None:
+        from orchard_dev.instacart_sample.drops import write_daily_drop
+
+        day = _parse_day(drop, "--drop")
+        try:
+            written = write_daily_drop(out, day, days=days, seed=seed)
+        except SampleError as exc:
+            _fail(str(exc))
+        typer.echo(
+            f"Wrote {out / day.isoformat()}: " + ", ".join(f"{n:,} rows in {f}" for f, n in written.items())
+        )
+        return
+    if scale is None:
+        _fail("give --scale (a full extract) or --drop DAY (a daily drop of new orders)")
     try:
         n_chunks = len(plan(scale))
         started = time.monotonic()

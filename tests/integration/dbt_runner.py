@@ -22,14 +22,6 @@ DBT = Path(sys.executable).parent / "dbt"
 # The samples of the session's real-project build: Instacart at this scale, the shop simulated up to this day.
 REAL_BUILD_SCALE = 0.002
 REAL_BUILD_DAY = date(2026, 1, 20)
-INSTACART_FILES = (
-    "aisles.csv",
-    "departments.csv",
-    "products.csv",
-    "orders.csv",
-    "order_products__prior.csv",
-    "order_products__train.csv",
-)
 
 
 def dbt_command(*args: str, target: str, target_path: Path, log_path: Path) -> list[str]:
@@ -108,27 +100,35 @@ def not_green(results: dict) -> dict[str, str]:
 
 
 def write_instacart_drop(base: Path, day: date, new_users: int) -> Path:
-    """A daily drop: yesterday's full extract plus `new_users` new customers, each with a prior order and a
-    train order of two lines (the second reorders the first), in the dated folder the loader looks for."""
-    previous = sorted(p for p in base.iterdir() if p.is_dir() and p.name < day.isoformat())
-    source = previous[-1] if previous else base
+    """A daily drop of new rows only: `new_users` new customers, each with a prior order and a train order of two
+    lines (the second reorders the first), in the dated folder the loader merges from. Ids continue those of the
+    full extract in `base` and of the drops before this one."""
     drop = base / day.isoformat()
     drop.mkdir()
-    for name in INSTACART_FILES:
-        shutil.copy(source / name, drop / name)
+    earlier = [p for p in base.iterdir() if p.is_dir() and p.name < day.isoformat()]
 
     def column_max(name: str, column: str) -> int:
-        with (drop / name).open() as handle:
-            return max(int(row[column]) for row in csv.DictReader(handle))
+        values = [0]
+        for folder in [base, *earlier]:
+            if (folder / name).is_file():
+                with (folder / name).open() as handle:
+                    values.extend(int(row[column]) for row in csv.DictReader(handle))
+        return max(values)
 
     order_id = column_max("orders.csv", "order_id")
     user_id = column_max("orders.csv", "user_id")
     products = [column_max("products.csv", "product_id"), 1]
+    header = "order_id,product_id,add_to_cart_order,reordered\n"
     with (
-        (drop / "orders.csv").open("a") as orders,
-        (drop / "order_products__prior.csv").open("a") as prior,
-        (drop / "order_products__train.csv").open("a") as train,
+        (drop / "orders.csv").open("w") as orders,
+        (drop / "order_products__prior.csv").open("w") as prior,
+        (drop / "order_products__train.csv").open("w") as train,
     ):
+        orders.write(
+            "order_id,user_id,eval_set,order_number,order_dow,order_hour_of_day,days_since_prior_order\n"
+        )
+        prior.write(header)
+        train.write(header)
         for _ in range(new_users):
             user_id += 1
             for number, (eval_set, gap, lines) in enumerate(

@@ -301,7 +301,7 @@ def test_bad_rows_are_reported_by_the_dq_mart_in_the_same_build(dbt, ch):
 def test_a_daily_instacart_drop_reaches_the_order_line_fact(dbt, ch):
     from orchard.sources.instacart.pipeline import run_instacart
 
-    # the nightly for a day with a drop: a full extract with two more customers, built with that day's window
+    # the nightly for a day with a drop (only the day's new rows: two more customers), built with that day's window
     day = date(2026, 2, 1)
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     write_instacart_drop(dbt.root / "instacart", day, new_users=2)

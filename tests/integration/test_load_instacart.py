@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
-from load_fixtures import INSTACART_ROWS, closed_port, data_lines, write_instacart
+from load_fixtures import INSTACART, INSTACART_ROWS, closed_port, data_lines, write_instacart
 
 from orchard.load.contracts import SourceDataError
 from orchard.settings import ClickHouseSettings
@@ -264,19 +265,46 @@ def test_cli_loads_and_prints_the_report(warehouse, ch, db, tmp_path, monkeypatc
     assert "Missing file aisles.csv" in result.output
 
 
-def test_an_interval_loads_its_daily_drop_folder(load, ch, db, tmp_path):
-    from datetime import UTC, datetime
+def day(n: int) -> tuple[datetime, datetime]:
+    return datetime(2026, 11, 20 + n, tzinfo=UTC), datetime(2026, 11, 21 + n, tzinfo=UTC)
 
-    write_instacart(tmp_path / "drops")
-    text = "aisle_id,aisle\n1,prepared soups salads\n"
-    write_instacart(tmp_path / "drops" / "2026-11-21", aisles=text)
-    report = load(
-        tmp_path / "drops", interval=(datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC))
-    )
-    assert report.rows["aisles"] == 1
+
+# A daily drop's new rows: orders 5 (user 2's second) and 6 (a new user) with three lines, and order 1's line
+# (1, 2) again, corrected: merged on its key, so it is updated, not doubled.
+DROP = {
+    "orders.csv": ORDERS_HEADER + "5,2,prior,2,1,10,6.0\n6,3,prior,1,4,16,\n",
+    "order_products__prior.csv": (
+        "order_id,product_id,add_to_cart_order,reordered\n5,3,1,0\n6,1,1,0\n6,2,2,0\n1,2,2,1\n"
+    ),
+    "aisles.csv": "aisle_id,aisle\n1,prepared soups salads\n",  # optional: replaces the table
+}
+
+
+def test_daily_drops_merge_new_rows_once_and_a_night_without_one_loads_nothing(load, ch, db, tmp_path):
+    base = write_instacart(tmp_path / "instacart")
+    # the first night: no drop folder and no tables yet, so the folder's full extract is loaded
+    assert load(base, interval=day(0)).rows == INSTACART_ROWS
+    write_instacart(base / "2026-11-21", **{name.removesuffix(".csv"): text for name, text in DROP.items()})
+    for name in set(INSTACART) - set(DROP):
+        (base / "2026-11-21" / name).unlink()
+    report = load(base, interval=day(1))
+    assert report.rows == {"orders": 2, "order_products_prior": 4, "aisles": 1}
     assert report.interval == ("2026-11-21T00:00:00+00:00", "2026-11-22T00:00:00+00:00")
-    report = load(tmp_path / "drops")
-    assert report.rows["aisles"] == 3
+    merged = {**INSTACART_ROWS, "orders": 6, "order_products_prior": 6, "aisles": 1}
+    assert {t: counts(ch, db)[t] for t in INSTACART_ROWS} == merged
+    line = f"SELECT reordered FROM `{db}`.order_products_prior WHERE order_id = 1 AND product_id = 2"
+    assert ch.command(line) == 1
+    # the same drop again, by its folder (a retried night, or by hand): merged on the keys, nothing doubles
+    assert load(base / "2026-11-21").rows == report.rows
+    assert {t: counts(ch, db)[t] for t in INSTACART_ROWS} == merged
+    # a night without a drop: the full extract is the one already loaded, so nothing is, and the drop stays
+    before = counts(ch, db)
+    assert load(base, interval=day(2)).rows == {}
+    assert {t: counts(ch, db)[t] for t in INSTACART_ROWS} == {t: before[t] for t in INSTACART_ROWS}
+    # a new full extract (a full refresh) replaces every table, the drops' rows with them
+    (base / "orders.csv").write_text(INSTACART["orders.csv"] + "7,4,prior,1,1,1,\n")
+    assert load(base, interval=day(2)).rows == {**INSTACART_ROWS, "orders": 5}
+    assert {t: counts(ch, db)[t] for t in INSTACART_ROWS} == {**INSTACART_ROWS, "orders": 5}
 
 
 def test_unbalanced_quote_is_quarantined_with_the_lines_it_joins(load, ch, db, tmp_path):

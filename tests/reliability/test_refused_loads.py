@@ -57,18 +57,18 @@ def test_daily_drop_with_an_extra_file_is_refused(warehouse, ch, instacart_db, t
 
 
 @pytest.mark.reliability(
-    fault="a daily drop folder with a missing file",
+    fault="a daily drop folder without one of its required files (the day's orders or order lines)",
     behaviour="the load is refused naming the file, the folder and how to supply it; nothing loaded changes",
 )
 def test_daily_drop_with_a_missing_file_is_refused(warehouse, ch, instacart_db, tmp_path):
     db, before = instacart_db
     drop = write_instacart(tmp_path / "drops" / "2026-11-21")
-    (drop / "order_products__train.csv").unlink()
+    (drop / "order_products__prior.csv").unlink()
     with pytest.raises(SourceDataError) as err:
         _load_day(warehouse, db, tmp_path)
     # the day's folder is named, not the base folder, which holds every file
-    assert f"Missing file order_products__train.csv in {drop}:" in str(err.value)
-    assert "orchard sample instacart" in str(err.value)
+    assert f"Missing file order_products__prior.csv in {drop}:" in str(err.value)
+    assert "orchard sample instacart --drop 2026-11-21" in str(err.value)
     assert checksums(ch, db) == before
 
 

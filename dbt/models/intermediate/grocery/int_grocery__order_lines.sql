@@ -1,6 +1,17 @@
-{{ config(order_by='(order_id, product_id)') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['order_id', 'product_id'],
+        order_by='(order_id, product_id)',
+    )
+}}
 
 -- Lines of prior and train orders in one table, one row per order and product, with integrity flags.
+-- Incremental by load time (daily drops merge new lines into the raw tables): a run rebuilds every line of each
+-- order that got a line or its order row loaded since the last build, and every line of a product loaded since
+-- (a products file replaces the whole table, so every line then). A full extract that drops rows needs
+-- --full-refresh (the Sunday run) to drop them here.
 with
 
 prior_lines as (
@@ -25,9 +36,32 @@ unioned as (
     select * from train_lines
 ),
 
+{% if is_incremental() %}
+    touched as (
+        select *
+        from unioned
+        where
+            order_id in (
+                select order_id from unioned
+                where {{ loaded_after_last_build('loaded_at') }}
+                union all
+                select order_id from orders
+                where {{ loaded_after_last_build('loaded_at') }}
+            )
+            or product_id in (
+                select product_id from products
+                where {{ loaded_after_last_build('loaded_at') }}
+            )
+    ),
+{% else %}
+    touched as (
+        select * from unioned
+    ),
+{% endif %}
+
 deduplicated as (
     select *
-    from unioned
+    from touched
     order by loaded_at desc
     limit 1 by order_id, product_id
 ),

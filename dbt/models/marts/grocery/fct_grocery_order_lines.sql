@@ -1,18 +1,22 @@
 {{
     config(
-        materialized='table',
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['order_id', 'product_id'],
         order_by='(order_id, product_id)',
     )
 }}
 
 -- One row per product in an order (prior and train lines), denormalised with the order and product keys.
--- A table, not an incremental model: every Instacart load (a daily drop too) is a full extract that replaces
--- the raw tables and stamps every row with the load time, so no window can tell new lines from old ones;
--- finding the changed lines would read every line anyway, which is what rebuilding costs. Not partitioned:
--- Instacart lines carry no date, and no other column prunes the queries that read them.
+-- Incremental by load time, like int_grocery__order_lines: a run rebuilds the lines of each order that got a line
+-- or its order row loaded since the last build, the lines of products loaded since, and every line when aisles or
+-- departments were loaded since (they reach every product).
+-- Not partitioned: Instacart lines carry no date, and no other column prunes the queries that read them.
+-- depends_on: {{ ref('int_grocery__products') }}
+-- depends_on: {{ ref('int_grocery__aisles') }}, {{ ref('int_grocery__departments') }}
 with
 
-lines as (
+all_lines as (
     select * from {{ ref('int_grocery__order_lines') }}
 ),
 
@@ -23,6 +27,36 @@ orders as (
 products as (
     select * from {{ ref('dim_grocery_products') }}
 ),
+
+{% if is_incremental() %}
+    lines as (
+        select * from all_lines
+        where
+            order_id in (
+                select order_id from all_lines
+                where {{ loaded_after_last_build('loaded_at') }}
+                union all
+                select order_id from orders
+                where {{ loaded_after_last_build('loaded_at') }}
+            )
+            or product_id in (
+                select product_id from {{ ref('int_grocery__products') }}
+                where {{ loaded_after_last_build('loaded_at') }}
+            )
+            or (
+                select count() from (
+                    select loaded_at from {{ ref('int_grocery__aisles') }}
+                    union all
+                    select loaded_at from {{ ref('int_grocery__departments') }}
+                )
+                where {{ loaded_after_last_build('loaded_at') }}
+            ) > 0
+    ),
+{% else %}
+    lines as (
+        select * from all_lines
+    ),
+{% endif %}
 
 final as (
     select

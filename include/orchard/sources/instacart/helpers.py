@@ -26,7 +26,7 @@ from orchard.load.contracts import (
     split_invalid,
 )
 
-from .settings import BLOCK_SIZE, FILES, FileSpec
+from .settings import BLOCK_SIZE, DROP_FOLDER_NAME, FILES, FileSpec
 
 ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "string": pa.string()}
 PATTERNS = {"int": INT_RE, "float": FLOAT_RE}
@@ -127,6 +127,36 @@ def check_drop_folder(folder: Path) -> None:
             where=str(folder),
             rows=extra,
         )
+
+
+def is_daily_drop(folder: Path) -> bool:
+    """A folder named by a date (YYYY-MM-DD) is a daily drop of new rows; any other folder is a full extract."""
+    return bool(DROP_FOLDER_NAME.match(folder.name))
+
+
+def files_to_load(folder: Path, tables: list[str] | None = None) -> tuple[FileSpec, ...]:
+    """The files a load of `folder` reads: every file of a full extract; in a daily drop, the day's new orders
+    and prior lines (required) and whichever optional files it holds. Refuses a drop missing a required file."""
+    wanted = tuple(s for s in FILES if tables is None or s.table in tables)
+    if not is_daily_drop(folder):
+        return wanted
+    check_drop_folder(folder)
+    missing = [s.file for s in wanted if s.required_in_drop and not (folder / s.file).is_file()]
+    if missing:
+        required = ", ".join(s.file for s in FILES if s.required_in_drop)
+        raise SourceDataError(
+            f"Missing file {', '.join(missing)} in {folder}: a daily drop holds the day's new rows of {required} "
+            f"(the other files are optional). Write one with `orchard sample instacart --drop {folder.name}`, "
+            "or add the file (a header line and no rows is not accepted: a day without orders has no drop "
+            "folder); nothing was loaded.",
+            where=str(folder),
+        )
+    return tuple(s for s in wanted if (folder / s.file).is_file())
+
+
+def fingerprint(folder: Path, specs: tuple[FileSpec, ...]) -> list[list]:
+    """Name, size and modification time of each file: what tells one full extract from the next."""
+    return [[s.file, (st := (folder / s.file).stat()).st_size, st.st_mtime_ns] for s in specs]
 
 
 def preflight(data_dir: Path, specs: tuple[FileSpec, ...] = FILES) -> dict[str, list[str]]:

@@ -1,4 +1,4 @@
-"""The Instacart pipeline: the CSV files of one folder (or one daily drop) into raw_instacart."""
+"""The Instacart pipeline: a full extract, or one daily drop of new rows, into raw_instacart."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from orchard.load.contracts import Quarantine
 from orchard.load.pipelines import resolve_interval, run_pipeline
 from orchard.load.report import LoadReport
 
-from .helpers import check_drop_folder, preflight
-from .settings import DATASET_NAME, DEFAULT_DIR, FILES
+from .helpers import files_to_load, is_daily_drop, preflight
+from .settings import DATASET_NAME, DEFAULT_DIR
 from .source import instacart
 
 
@@ -25,16 +25,17 @@ def run_instacart(
 ) -> LoadReport:
     """Load the Instacart CSVs in `data_dir` into `raw_instacart` and return the report.
 
-    With an interval, a daily drop folder `data_dir/<start date>` is used when it exists. `options` go to
-    run_pipeline (settings, pipelines_dir, progress).
+    `data_dir` is a full extract (each table replaced) or a daily drop folder named YYYY-MM-DD (new rows merged
+    on their primary keys). With an interval, the daily drop `data_dir/<start date>` is loaded when it exists;
+    otherwise `data_dir` is loaded as a full extract unless it is the one already loaded (a day without a drop
+    loads nothing). `options` go to run_pipeline (settings, pipelines_dir, progress).
     """
     bounds = resolve_interval(interval)
     folder = Path(data_dir or DEFAULT_DIR)
     if bounds and (folder / bounds[0].date().isoformat()).is_dir():
         folder = folder / bounds[0].date().isoformat()
-        check_drop_folder(folder)
     database = database or DATASET_NAME
-    preflight(folder, tuple(s for s in FILES if tables is None or s.table in tables))
+    preflight(folder, files_to_load(folder, tables))
 
     def make_source(quarantine: Quarantine, existing: dict, loaded_at: datetime) -> Any:
         return instacart(
@@ -44,6 +45,7 @@ def run_instacart(
             existing_columns=existing,
             database=database,
             tables=tables,
+            skip_loaded_extract=bounds is not None and not is_daily_drop(folder),
         )
 
     return run_pipeline("instacart", make_source, database, interval=bounds, **options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from orchard.settings import DATA_DIR
@@ -19,8 +20,11 @@ class FileSpec:
     columns: dict[str, str]  # name -> "int" | "float" | "string"
     primary_key: tuple[str, ...]
     nullable: tuple[str, ...] = ()
-    # Kaggle ships full extracts: each load replaces the table atomically (CREATE OR REPLACE ... CLONE AS its staging copy).
-    write_disposition: str = "replace"
+    # In a daily drop folder (README "Full extracts and daily drops"): `merge` files hold only the day's new rows,
+    # merged on the primary key; the others are optional full lists that replace their table when present.
+    # A full extract replaces every table (CREATE OR REPLACE ... CLONE AS its staging copy).
+    drop_disposition: str = "replace"
+    required_in_drop: bool = False
 
 
 FILES: tuple[FileSpec, ...] = (
@@ -48,21 +52,29 @@ FILES: tuple[FileSpec, ...] = (
         },
         ("order_id",),
         nullable=("days_since_prior_order",),
+        drop_disposition="merge",
+        required_in_drop=True,
     ),
     FileSpec(
         "order_products_prior",
         "order_products__prior.csv",
         {"order_id": "int", "product_id": "int", "add_to_cart_order": "int", "reordered": "int"},
         ("order_id", "product_id"),
+        drop_disposition="merge",
+        required_in_drop=True,
     ),
     FileSpec(
         "order_products_train",
         "order_products__train.csv",
         {"order_id": "int", "product_id": "int", "add_to_cart_order": "int", "reordered": "int"},
         ("order_id", "product_id"),
+        drop_disposition="merge",
     ),
 )
 TABLES = {spec.table: spec for spec in FILES}
+
+# A folder named like this (a date, YYYY-MM-DD) is a daily drop; any other folder is a full extract.
+DROP_FOLDER_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # Where `orchard load instacart` looks by default (the sample generator's default output too).
 DEFAULT_DIR = DATA_DIR / "instacart"
