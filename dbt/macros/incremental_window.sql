@@ -6,24 +6,34 @@
     re-reads the last load once more, which delete+insert on the unique key makes harmless (no duplicates).
     The high-water mark is the newest `loaded_at` already in the model, so a crashed run just leaves it where it
     was and the next one redoes the work. On the first build and on --full-refresh: everything.
+
+    `strictly_after` (Instacart): a full extract stamps all of history with one load time, so re-reading the last
+    load would re-read everything on the night after it. Safe because an Instacart load and a build never overlap
+    (the nightly loads, then builds; the intraday DAG loads only the shop).
 -#}
-{% macro loaded_since_last_build(column='loaded_at') -%}
+{% macro loaded_since_last_build(column='loaded_at', strictly_after=false) -%}
     {%- if is_incremental() -%}
-        {{ column }} >= (select max(loaded_at) from {{ this }})
+        {{ column }} {{ '>' if strictly_after else '>=' }} (select max(loaded_at) from {{ this }})
     {%- else -%}
         1 = 1
     {%- endif -%}
 {%- endmacro %}
 
 {#-
-    The same for Instacart, but strictly after the mark: a full extract stamps all of history with one load time,
-    so re-reading the last load would re-read everything on the night after it. Safe because an Instacart load
-    and a build never overlap (the nightly loads, then builds; the intraday DAG loads only the shop).
+    The Instacart order lines an incremental model rebuilds: every line of an order that got a line or its order
+    row loaded since the last build, and every line of a product loaded since. Arguments name the relations (CTEs
+    or refs) holding the lines, the orders and the products, each with `loaded_at`.
 -#}
-{% macro loaded_after_last_build(column='loaded_at') -%}
-    {%- if is_incremental() -%}
-        {{ column }} > (select max(loaded_at) from {{ this }})
-    {%- else -%}
-        1 = 1
-    {%- endif -%}
+{% macro order_lines_loaded_after_last_build(lines, orders, products) -%}
+    order_id in (
+        select order_id from {{ lines }}
+        where {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
+        union all
+        select order_id from {{ orders }}
+        where {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
+    )
+    or product_id in (
+        select product_id from {{ products }}
+        where {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
+    )
 {%- endmacro %}

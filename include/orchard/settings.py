@@ -51,6 +51,8 @@ class OrchardSettings(BaseSettings):
     nightly_start_date: str = "2026-11-01T00:00:00+00:00"
     task_retries: int = 2
     task_retry_delay_s: float = 120
+    # how often a WATCHER model task looks for its node's status (Cosmos's default is 10 s)
+    watcher_poke_interval_s: float = 1
 
 
 WAREHOUSE_PASSWORD_FILE = "clickhouse-password"
@@ -121,6 +123,7 @@ DEADLINE_ALERTS = _env.deadline_alerts
 NIGHTLY_DEADLINE_AFTER_S = _env.nightly_deadline_after_s  # queued at 02:00 UTC, due by 06:00 UTC
 TASK_RETRIES = _env.task_retries
 TASK_RETRY_DELAY_S = _env.task_retry_delay_s
+WATCHER_POKE_INTERVAL_S = _env.watcher_poke_interval_s
 NIGHTLY_CATCHUP = _env.nightly_catchup
 NIGHTLY_START_DATE = _env.nightly_start_date
 DBT_DOCS_DIR = _env.dbt_docs_dir or STATE_DIR / "dbt-docs"

@@ -34,9 +34,6 @@ BUILT = {"model", "seed", "snapshot"}
 # watched a failed node fails and alerts (after its retries, which re-run that node), as in LOCAL mode, so
 # one failure pages once. The model tasks only watch: they stay in the warehouse pool, so they report each
 # model as the producer finishes it instead of queueing behind it for the build pool's slot.
-# How often a WATCHER model task (deferred, in the triggerer) looks for its node's status: Cosmos's 10 s
-# default was half of the lag between dbt finishing a model and its task turning green (bench/orchestration).
-WATCHER_POKE_INTERVAL_S = float(os.environ.get("ORCHARD_WATCHER_POKE_INTERVAL_S", "1"))
 # Its `pre_execute` and the model tasks' make a cleared run run again (orchard.transform.watcher_rerun).
 WATCHER_PRODUCER_ARGS = {
     "retries": 0,
@@ -195,7 +192,9 @@ def _per_model(select: list[str], exclude: list[str], full_refresh: Any, executi
     if mode != "local":
         for airflow_task in group.iter_tasks():
             if hasattr(airflow_task, "producer_task_id"):  # a WATCHER model, seed, snapshot or test task
-                airflow_task.poke_interval = WATCHER_POKE_INTERVAL_S
+                # Cosmos's 10 s default was half of the lag between dbt finishing a model and its task turning
+                # green (bench/orchestration)
+                airflow_task.poke_interval = settings.WATCHER_POKE_INTERVAL_S
     return group
 
 

@@ -40,18 +40,7 @@ unioned as (
     touched as (
         select *
         from unioned
-        where
-            order_id in (
-                select order_id from unioned
-                where {{ loaded_after_last_build('loaded_at') }}
-                union all
-                select order_id from orders
-                where {{ loaded_after_last_build('loaded_at') }}
-            )
-            or product_id in (
-                select product_id from products
-                where {{ loaded_after_last_build('loaded_at') }}
-            )
+        where {{ order_lines_loaded_after_last_build('unioned', 'orders', 'products') }}
     ),
 {% else %}
     touched as (

@@ -32,24 +32,14 @@ products as (
     lines as (
         select * from all_lines
         where
-            order_id in (
-                select order_id from all_lines
-                where {{ loaded_after_last_build('loaded_at') }}
-                union all
-                select order_id from orders
-                where {{ loaded_after_last_build('loaded_at') }}
-            )
-            or product_id in (
-                select product_id from {{ ref('int_grocery__products') }}
-                where {{ loaded_after_last_build('loaded_at') }}
-            )
+            {{ order_lines_loaded_after_last_build('all_lines', 'orders', ref('int_grocery__products')) }}
             or (
                 select count() from (
                     select loaded_at from {{ ref('int_grocery__aisles') }}
                     union all
                     select loaded_at from {{ ref('int_grocery__departments') }}
                 )
-                where {{ loaded_after_last_build('loaded_at') }}
+                where {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
             ) > 0
     ),
 {% else %}
