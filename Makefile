@@ -58,8 +58,9 @@ browser:
 services:
 	bash scripts/install_test_services.sh
 
+# Two workers (pytest-xdist): tests sharing a session resource run on one (tests/conftest.py XDIST_GROUPS).
 test: lint browser services superset
-	$(BIN)/pytest --durations=30
+	$(BIN)/pytest -n 2 --durations=30
 
 run: install superset
 	$(BIN)/python scripts/airflow_local.py run

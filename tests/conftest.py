@@ -23,6 +23,44 @@ disable_telemetry()
 os.environ.setdefault("ORCHARD_CLICKHOUSE_PASSWORD", secrets.token_urlsafe(16))
 
 
+# `make test` shares the suite between two pytest-xdist workers (`-n 2`). Tests that share one expensive session
+# resource form a group that runs on one worker, so each resource still starts once per session: the Airflow
+# deployment and PostgreSQL (e2e, production) and the one real-project dbt build (BI and the dbt project tests).
+# Every other test goes to whichever worker is free.
+XDIST_GROUPS = {
+    "tests/e2e/": "deployment",
+    "tests/production/": "deployment",
+    "tests/bi/": "real_build",
+    "tests/integration/test_dbt_project.py": "real_build",
+    "tests/integration/test_replay_nights.py": "real_build",
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's scope scheduler with XDIST_GROUPS as the scopes (xdist's own `loadgroup` marks tests by
+    rewriting their node ids, which pytest 9.2 no longer lets a plugin do)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((g for prefix, g in XDIST_GROUPS.items() if nodeid.startswith(prefix)), nodeid)
+
+    return GroupScheduling(config, log)
+
+
+def pytest_configure(config) -> None:
+    """With workers, build the DAGs' dbt manifest once before they start, if it is missing or stale: tests on
+    both workers read it, and two workers rebuilding it at once would read each other's half-written file."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        from orchard.transform.manifest import ManifestError, build_manifest, check_manifest
+
+        try:
+            check_manifest()
+        except ManifestError:
+            build_manifest()
+
+
 def start_server(path: Path, port: int, *extra: str, env: dict | None = None) -> subprocess.Popen:
     """Start `orchard warehouse serve` in a child process and wait until /ping answers."""
     log_file = path.parent / f"warehouse-{port}.log"

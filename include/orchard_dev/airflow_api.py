@@ -45,6 +45,10 @@ class AirflowAPI:
             except urllib.error.URLError:
                 if attempt == 9:
                     raise
+            except TimeoutError:
+                # an overloaded api-server can take longer than the read timeout; only a read is safe to repeat
+                if method != "GET" or attempt == 9:
+                    raise
             time.sleep(3)
         raise AssertionError("unreachable")
 

@@ -83,6 +83,7 @@ def _is_connection_error(exc: BaseException) -> bool:
         "NewConnectionError",
         "Connection aborted",
         "Connection reset",
+        "connection closed by server",  # clickhouse-connect: died while a query's answer was being read
     )
     return any(s in text for s in signs)
 
