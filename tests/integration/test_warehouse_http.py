@@ -169,6 +169,25 @@ def test_sessions(http_client):
         == "999\n"
     )
     assert http_client.query("SELECT getSetting('max_block_size')", session_id=sid) != "999\n"
+    # A URL setting equal to the session's value leaves it; the others and the database are undone.
+    http_client.query("CREATE DATABASE IF NOT EXISTS session_db")
+    assert (
+        http_client.query(
+            "SELECT getSetting('max_threads'), getSetting('max_block_size'), currentDatabase()",
+            session_id=sid,
+            max_threads="1",
+            max_block_size="999",
+            database="session_db",
+        )
+        == "1\t999\tsession_db\n"
+    )
+    assert (
+        http_client.query(
+            "SELECT getSetting('max_threads'), getSetting('max_block_size') != 999, currentDatabase()",
+            session_id=sid,
+        )
+        == "1\t1\tdefault\n"
+    )
     response, data = http_client.request(
         "POST", {"query": "SELECT 1", "session_id": "nope", "session_check": "1"}
     )
