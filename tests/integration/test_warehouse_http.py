@@ -188,6 +188,13 @@ def test_sessions(http_client):
         )
         == "1\t1\tdefault\n"
     )
+    # The session's values are remembered between requests, but not past a SET or USE that changes them.
+    http_client.query("SET max_threads = 5", session_id=sid)
+    assert http_client.query("SELECT getSetting('max_threads')", session_id=sid, max_threads="1") == "1\n"
+    assert http_client.query("SELECT getSetting('max_threads')", session_id=sid) == "5\n"
+    http_client.query("USE session_db", session_id=sid)
+    assert http_client.query("SELECT currentDatabase()", session_id=sid, database="default") == "default\n"
+    assert http_client.query("SELECT currentDatabase()", session_id=sid) == "session_db\n"
     response, data = http_client.request(
         "POST", {"query": "SELECT 1", "session_id": "nope", "session_check": "1"}
     )

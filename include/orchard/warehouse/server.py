@@ -43,6 +43,11 @@ RESPONSE_BUFFER = 1 << 20  # result bytes held before headers go out (ClickHouse
 MAX_QUERY_BODY = 256 << 20  # a query (not INSERT data) read from the body
 MAX_BODY = 64 << 30  # decompressed bytes of one request body (--max-body)
 
+# Statements that change neither a session's settings nor its database.
+KEEP_SESSION_STATE = (sql.READ_ONLY_STATEMENTS - {"SET", "USE"}) | {
+    "INSERT", "CREATE", "DROP", "ALTER", "TRUNCATE", "RENAME", "EXCHANGE", "OPTIMIZE", "DELETE", "UPDATE",
+}  # fmt: skip
+
 # URL parameters of the HTTP interface that are not engine settings.
 HTTP_PARAMS = {
     "query", "database", "default_format", "session_id", "session_timeout", "session_check", "user",
@@ -266,6 +271,7 @@ class Handler(HttpConnection):
                 for statement in restore:
                     conn.execute(statement)
             except ClickHouseError as exc:
+                session.state.clear()
                 self.log_error("could not restore session %s settings: %s", session.session_id, exc)
             finally:
                 engine.release(session)
@@ -274,7 +280,7 @@ class Handler(HttpConnection):
         self.query_conn = conn
         try:
             with engine.running(request.query_id):
-                restore = self.apply(conn, request, session is not None)
+                restore = self.apply(conn, request, session)
                 for name, data in request.external.items():
                     create = external.create_statement(name, request.params)
                     self.confine(conn, request, create)
@@ -287,24 +293,25 @@ class Handler(HttpConnection):
             if session is None:
                 conn.close()
 
-    def apply(self, conn: Connection, request: Request, in_session: bool) -> list[str]:
+    def apply(self, conn: Connection, request: Request, session: Session | None) -> list[str]:
         """Apply URL settings and database; in a session, return the statements that undo them.
 
-        Each engine call costs about a millisecond, and clients such as clickhouse-connect send the same
-        settings and database with every request: in a session, one query reads what the URL would change,
-        and only what differs is set (in one statement) and later restored (in one)."""
+        Each engine call costs a millisecond or more (reading system.settings ~5), and clients such as
+        clickhouse-connect send the same settings and database with every request: in a session, only what
+        differs from the session's values (read once, then remembered) is set, in one statement, and
+        restored, in one."""
         names = [n for n in request.settings if n.replace("_", "").isalnum()]
         bad = set(request.settings) - set(names)
         if bad:
             raise ClickHouseError("UNKNOWN_SETTING", f"Unknown setting '{sorted(bad)[0]}'")
         database = (request.params.get("database") or "").replace("`", "")
-        if not in_session:  # a fresh connection: nothing to restore
+        if session is None:  # a fresh connection: nothing to restore
             if names:
                 conn.execute(set_statement(request.settings, names))
             if database:
                 conn.execute(f"USE `{database}`")
             return []
-        current = self.session_state(conn, names, bool(database))
+        current = self.session_state(conn, session, names, bool(database))
         changed = [n for n in names if current.get(n) != request.settings[n]]
         restore: list[str] = []
         if changed:
@@ -316,18 +323,20 @@ class Handler(HttpConnection):
         return [statement for statement in restore if statement]
 
     @staticmethod
-    def session_state(conn: Connection, names: list[str], database: bool) -> dict[str, str]:
-        """A session's current values of settings `names` and, under the name "", its database."""
+    def session_state(conn: Connection, session: Session, names: list[str], database: bool) -> dict[str, str]:
+        """The session's values of settings `names` and, under "", its database: read from the engine (in
+        one query) what the session does not remember."""
+        known = session.state
         parts = []
-        if names:
-            listed = ", ".join(sql.quote_literal(n) for n in names)
+        if missing := [n for n in names if n not in known]:
+            listed = ", ".join(sql.quote_literal(n) for n in missing)
             parts.append(f"SELECT name, value FROM system.settings WHERE name IN ({listed})")
-        if database:
+        if database and "" not in known:
             parts.append("SELECT '' AS name, currentDatabase() AS value")
-        if not parts:
-            return {}
-        rows = conn.execute(" UNION ALL ".join(parts), "JSONCompact")
-        return {name: value for name, value in json.loads(rows.bytes())["data"]}
+        if parts:
+            rows = conn.execute(" UNION ALL ".join(parts), "JSONCompact")
+            known.update({name: value for name, value in json.loads(rows.bytes())["data"]})
+        return known
 
     def execute(
         self, conn: Connection, request: Request, body: Iterator[bytes], session: Session | None
@@ -363,6 +372,8 @@ class Handler(HttpConnection):
             raise ClickHouseError("SYNTAX_ERROR", "Multi-statements are not allowed")
         if session is not None and request.read_only and not sql.is_read_only(statement):
             raise ClickHouseError("READONLY", f"{request.user.name}: Cannot execute query in readonly mode")
+        if session is not None and sql.first_keyword(statement) not in KEEP_SESSION_STATE:
+            session.state.clear()  # a SET, USE or statement we cannot vouch for: read the values again
         self.confine(conn, request, statement)
         fmt = sql.output_format(statement, request.params.get("default_format") or "TabSeparated")
         if (kill := sql.kill_query(statement)) is not None:
