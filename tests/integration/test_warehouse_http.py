@@ -195,6 +195,10 @@ def test_sessions(http_client):
     http_client.query("USE session_db", session_id=sid)
     assert http_client.query("SELECT currentDatabase()", session_id=sid, database="default") == "default\n"
     assert http_client.query("SELECT currentDatabase()", session_id=sid) == "session_db\n"
+    # A URL setting left on the session is undone before the next request runs, whatever that one is.
+    http_client.query("SELECT 1", session_id=sid, max_threads="2", database="default")
+    http_client.query("CREATE TEMPORARY TABLE seen AS SELECT getSetting('max_threads') AS t", session_id=sid)
+    assert http_client.query("SELECT t, currentDatabase() FROM seen", session_id=sid) == "5\tsession_db\n"
     response, data = http_client.request(
         "POST", {"query": "SELECT 1", "session_id": "nope", "session_check": "1"}
     )

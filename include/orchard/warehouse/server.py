@@ -272,7 +272,7 @@ class Handler(HttpConnection):
                     conn.execute(statement)
             except ClickHouseError as exc:
                 session.state.clear()
-                self.log_error("could not restore session %s settings: %s", session.session_id, exc)
+                self.log_error("could not drop session %s external tables: %s", session.session_id, exc)
             finally:
                 engine.release(session)
 
@@ -280,7 +280,7 @@ class Handler(HttpConnection):
         self.query_conn = conn
         try:
             with engine.running(request.query_id):
-                restore = self.apply(conn, request, session)
+                self.apply(conn, request, session)
                 for name, data in request.external.items():
                     create = external.create_statement(name, request.params)
                     self.confine(conn, request, create)
@@ -293,34 +293,47 @@ class Handler(HttpConnection):
             if session is None:
                 conn.close()
 
-    def apply(self, conn: Connection, request: Request, session: Session | None) -> list[str]:
-        """Apply URL settings and database; in a session, return the statements that undo them.
+    def apply(self, conn: Connection, request: Request, session: Session | None) -> None:
+        """Apply URL settings and database, for this request only.
 
         Each engine call costs a millisecond or more (reading system.settings ~5), and clients such as
-        clickhouse-connect send the same settings and database with every request: in a session, only what
-        differs from the session's values (read once, then remembered) is set, in one statement, and
-        restored, in one."""
+        clickhouse-connect send the same settings and database with every request of a session. So a
+        session remembers its values (read once), sets only what differs, in one statement, and undoes a
+        request's settings lazily: at the start of its next request, unless that one asks for them again.
+        Every request of a session goes through here before running anything, so each still runs with the
+        session's own values and its own URL settings only."""
         names = [n for n in request.settings if n.replace("_", "").isalnum()]
         bad = set(request.settings) - set(names)
         if bad:
             raise ClickHouseError("UNKNOWN_SETTING", f"Unknown setting '{sorted(bad)[0]}'")
         database = (request.params.get("database") or "").replace("`", "")
-        if session is None:  # a fresh connection: nothing to restore
+        if session is None:  # a fresh connection, closed after the request
             if names:
                 conn.execute(set_statement(request.settings, names))
             if database:
                 conn.execute(f"USE `{database}`")
-            return []
-        current = self.session_state(conn, session, names, bool(database))
-        changed = [n for n in names if current.get(n) != request.settings[n]]
-        restore: list[str] = []
-        if changed:
-            conn.execute(set_statement(request.settings, changed))
-            restore.append(set_statement(current, [n for n in changed if n in current]))
-        if database and database != current[""]:
-            conn.execute(f"USE `{database}`")
-            restore.append(f"USE `{current['']}`")
-        return [statement for statement in restore if statement]
+            return
+        own = session.own_values  # of what an earlier request's URL changed and left
+        wanted = {**own, **{n: request.settings[n] for n in names}}
+        if database:
+            wanted[""] = database
+        current = self.session_state(conn, session, [n for n in wanted if n], "" in wanted)
+        changed = [n for n in wanted if n and current.get(n) != wanted[n]]
+        for name in changed + ([""] if current.get("") != wanted.get("", current.get("")) else []):
+            if name not in own and name in current:
+                own[name] = current[name]
+        try:
+            if changed:
+                conn.execute(set_statement(wanted, changed))
+                current.update({n: wanted[n] for n in changed})
+            if "" in wanted and current[""] != wanted[""]:
+                conn.execute(f"USE `{wanted['']}`")
+                current[""] = wanted[""]
+        except ClickHouseError:
+            current.clear()  # read the values again next time
+            raise
+        for name in [n for n in own if current.get(n) == own[n]]:
+            del own[name]  # back to the session's own value
 
     @staticmethod
     def session_state(conn: Connection, session: Session, names: list[str], database: bool) -> dict[str, str]:
