@@ -169,6 +169,36 @@ def test_sessions(http_client):
         == "999\n"
     )
     assert http_client.query("SELECT getSetting('max_block_size')", session_id=sid) != "999\n"
+    # A URL setting equal to the session's value leaves it; the others and the database are undone.
+    http_client.query("CREATE DATABASE IF NOT EXISTS session_db")
+    assert (
+        http_client.query(
+            "SELECT getSetting('max_threads'), getSetting('max_block_size'), currentDatabase()",
+            session_id=sid,
+            max_threads="1",
+            max_block_size="999",
+            database="session_db",
+        )
+        == "1\t999\tsession_db\n"
+    )
+    assert (
+        http_client.query(
+            "SELECT getSetting('max_threads'), getSetting('max_block_size') != 999, currentDatabase()",
+            session_id=sid,
+        )
+        == "1\t1\tdefault\n"
+    )
+    # The session's values are remembered between requests, but not past a SET or USE that changes them.
+    http_client.query("SET max_threads = 5", session_id=sid)
+    assert http_client.query("SELECT getSetting('max_threads')", session_id=sid, max_threads="1") == "1\n"
+    assert http_client.query("SELECT getSetting('max_threads')", session_id=sid) == "5\n"
+    http_client.query("USE session_db", session_id=sid)
+    assert http_client.query("SELECT currentDatabase()", session_id=sid, database="default") == "default\n"
+    assert http_client.query("SELECT currentDatabase()", session_id=sid) == "session_db\n"
+    # A URL setting left on the session is undone before the next request runs, whatever that one is.
+    http_client.query("SELECT 1", session_id=sid, max_threads="2", database="default")
+    http_client.query("CREATE TEMPORARY TABLE seen AS SELECT getSetting('max_threads') AS t", session_id=sid)
+    assert http_client.query("SELECT t, currentDatabase() FROM seen", session_id=sid) == "5\tsession_db\n"
     response, data = http_client.request(
         "POST", {"query": "SELECT 1", "session_id": "nope", "session_check": "1"}
     )

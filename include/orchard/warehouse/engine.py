@@ -141,6 +141,11 @@ class Session:
     timeout: int
     lock: threading.Lock = field(default_factory=threading.Lock)
     last_used: float = field(default_factory=time.monotonic)
+    # Its values of the settings requests named (and, under "", its database), as last read from the
+    # engine; forgotten after any statement that may change them.
+    state: dict[str, str] = field(default_factory=dict)
+    # Its own values of what the last request's URL settings changed (undone by the next request).
+    own_values: dict[str, str] = field(default_factory=dict)
 
     def expired(self, now: float) -> bool:
         return not self.lock.locked() and now - self.last_used > self.timeout

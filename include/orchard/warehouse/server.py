@@ -43,6 +43,11 @@ RESPONSE_BUFFER = 1 << 20  # result bytes held before headers go out (ClickHouse
 MAX_QUERY_BODY = 256 << 20  # a query (not INSERT data) read from the body
 MAX_BODY = 64 << 30  # decompressed bytes of one request body (--max-body)
 
+# Statements that change neither a session's settings nor its database.
+KEEP_SESSION_STATE = (sql.READ_ONLY_STATEMENTS - {"SET", "USE"}) | {
+    "INSERT", "CREATE", "DROP", "ALTER", "TRUNCATE", "RENAME", "EXCHANGE", "OPTIMIZE", "DELETE", "UPDATE",
+}  # fmt: skip
+
 # URL parameters of the HTTP interface that are not engine settings.
 HTTP_PARAMS = {
     "query", "database", "default_format", "session_id", "session_timeout", "session_check", "user",
@@ -266,7 +271,8 @@ class Handler(HttpConnection):
                 for statement in restore:
                     conn.execute(statement)
             except ClickHouseError as exc:
-                self.log_error("could not restore session %s settings: %s", session.session_id, exc)
+                session.state.clear()
+                self.log_error("could not drop session %s external tables: %s", session.session_id, exc)
             finally:
                 engine.release(session)
 
@@ -274,7 +280,7 @@ class Handler(HttpConnection):
         self.query_conn = conn
         try:
             with engine.running(request.query_id):
-                restore = self.apply(conn, request, session is not None)
+                self.apply(conn, request, session)
                 for name, data in request.external.items():
                     create = external.create_statement(name, request.params)
                     self.confine(conn, request, create)
@@ -287,28 +293,63 @@ class Handler(HttpConnection):
             if session is None:
                 conn.close()
 
-    def apply(self, conn: Connection, request: Request, in_session: bool) -> list[str]:
-        """Apply URL settings and database; in a session, return the statements that undo them."""
-        restore: list[str] = []
+    def apply(self, conn: Connection, request: Request, session: Session | None) -> None:
+        """Apply URL settings and database, for this request only.
+
+        Each engine call costs a millisecond or more (reading system.settings ~5), and clients such as
+        clickhouse-connect send the same settings and database with every request of a session. So a
+        session remembers its values (read once), sets only what differs, in one statement, and undoes a
+        request's settings lazily: at the start of its next request, unless that one asks for them again.
+        Every request of a session goes through here before running anything, so each still runs with the
+        session's own values and its own URL settings only."""
         names = [n for n in request.settings if n.replace("_", "").isalnum()]
         bad = set(request.settings) - set(names)
         if bad:
             raise ClickHouseError("UNKNOWN_SETTING", f"Unknown setting '{sorted(bad)[0]}'")
-        if in_session and names:
-            listed = ", ".join(sql.quote_literal(n) for n in names)
-            rows = conn.execute(
-                f"SELECT name, value FROM system.settings WHERE name IN ({listed})", "JSONCompact"
-            )
-            for name, value in json.loads(rows.bytes())["data"]:
-                restore.append(f"SET {name} = {sql.quote_literal(value)}")
-        if names:  # one statement: each is a round trip into the engine
-            conn.execute("SET " + ", ".join(f"{n} = {sql.quote_literal(request.settings[n])}" for n in names))
-        if request.params.get("database"):
-            if in_session:
-                current = conn.execute("SELECT currentDatabase()").bytes().decode().strip()
-                restore.append(f"USE `{current}`")
-            conn.execute(f"USE `{request.params['database'].replace('`', '')}`")
-        return restore
+        database = (request.params.get("database") or "").replace("`", "")
+        if session is None:  # a fresh connection, closed after the request
+            if names:
+                conn.execute(set_statement(request.settings, names))
+            if database:
+                conn.execute(f"USE `{database}`")
+            return
+        own = session.own_values  # of what an earlier request's URL changed and left
+        wanted = {**own, **{n: request.settings[n] for n in names}}
+        if database:
+            wanted[""] = database
+        current = self.session_state(conn, session, [n for n in wanted if n], "" in wanted)
+        changed = [n for n in wanted if n and current.get(n) != wanted[n]]
+        for name in changed + ([""] if current.get("") != wanted.get("", current.get("")) else []):
+            if name not in own and name in current:
+                own[name] = current[name]
+        try:
+            if changed:
+                conn.execute(set_statement(wanted, changed))
+                current.update({n: wanted[n] for n in changed})
+            if "" in wanted and current[""] != wanted[""]:
+                conn.execute(f"USE `{wanted['']}`")
+                current[""] = wanted[""]
+        except ClickHouseError:
+            current.clear()  # read the values again next time
+            raise
+        for name in [n for n in own if current.get(n) == own[n]]:
+            del own[name]  # back to the session's own value
+
+    @staticmethod
+    def session_state(conn: Connection, session: Session, names: list[str], database: bool) -> dict[str, str]:
+        """The session's values of settings `names` and, under "", its database: read from the engine (in
+        one query) what the session does not remember."""
+        known = session.state
+        parts = []
+        if missing := [n for n in names if n not in known]:
+            listed = ", ".join(sql.quote_literal(n) for n in missing)
+            parts.append(f"SELECT name, value FROM system.settings WHERE name IN ({listed})")
+        if database and "" not in known:
+            parts.append("SELECT '' AS name, currentDatabase() AS value")
+        if parts:
+            rows = conn.execute(" UNION ALL ".join(parts), "JSONCompact")
+            known.update({name: value for name, value in json.loads(rows.bytes())["data"]})
+        return known
 
     def execute(
         self, conn: Connection, request: Request, body: Iterator[bytes], session: Session | None
@@ -344,6 +385,8 @@ class Handler(HttpConnection):
             raise ClickHouseError("SYNTAX_ERROR", "Multi-statements are not allowed")
         if session is not None and request.read_only and not sql.is_read_only(statement):
             raise ClickHouseError("READONLY", f"{request.user.name}: Cannot execute query in readonly mode")
+        if session is not None and sql.first_keyword(statement) not in KEEP_SESSION_STATE:
+            session.state.clear()  # a SET, USE or statement we cannot vouch for: read the values again
         self.confine(conn, request, statement)
         fmt = sql.output_format(statement, request.params.get("default_format") or "TabSeparated")
         if (kill := sql.kill_query(statement)) is not None:
@@ -542,6 +585,13 @@ class Handler(HttpConnection):
         }
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.send_plain(exc.http_status, exc.body().encode(), headers)
+
+
+def set_statement(values: dict[str, str], names: list[str]) -> str:
+    """One SET of several settings (one engine call); empty for none."""
+    if not names:
+        return ""
+    return "SET " + ", ".join(f"{n} = {sql.quote_literal(values[n])}" for n in names)
 
 
 def summary(progress: dict) -> str:
