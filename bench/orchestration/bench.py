@@ -293,9 +293,8 @@ def _plain_total(scale: float, base: Path) -> float:
     """bench/run_all.py's plain nightly at this scale: the total seconds of its steps."""
     spec = importlib.util.spec_from_file_location("bench_run_all", ROOT / "bench" / "run_all.py")
     run_all = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = (
-        run_all  # its dataclasses look their module up there    spec.loader.exec_module(run_all)
-    )
+    sys.modules[spec.name] = run_all  # its dataclasses look their module up there
+    spec.loader.exec_module(run_all)
     result = run_all.plain_nightly(scale, base)
     if not result.ok:
         sys.exit(f"the plain nightly failed:\n{result.output[-3000:]}")
