@@ -65,7 +65,7 @@ def _watchers_ended_in_the_triggerer(airflow_up, run_id: str) -> None:
 
 @pytest.mark.reliability(
     fault="the triggerer is restarted while WATCHER model tasks are deferred (a backfill run beside a manual run)",
-    behaviour="every run completes; the deferred model tasks resume in their first try with the producer's "
+    behaviour="every run completes; the deferred model tasks end in their first try with the producer's "
     "result for their model, none builds it again",
 )
 def test_backfill_from_the_cli_gives_a_run_per_date_bounded_by_it_beside_a_manual_run(airflow_up):
