@@ -92,6 +92,13 @@ class Airflow(AirflowAPI):
         )
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
+    def task_log_folder(self, dag_id: str, run_id: str, task_id: str) -> Path:
+        """Where the deployment's task logs of one task instance go (attempt=N.log, and the trigger's
+        attempt=N.log.trigger.<job>.log)."""
+        return (
+            self.state / "airflow" / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        )
+
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """The `airflow` CLI against this deployment, in the environment `airflow_local.py env` prints."""
         script = [sys.executable, str(ROOT / "scripts" / "airflow_local.py"), "env"]

@@ -40,8 +40,8 @@ def _when_deferred(airflow_up, run_id: str, timeout: float = 300) -> list[str]:
 
 def _first_try_logs(airflow_up, run_id: str, task_id: str) -> str:
     """The first try's log as the worker wrote it, then its triggers' (attempt=1.log.trigger.<job>.log)."""
-    folder = airflow_up.state / "airflow" / "logs" / "dag_id=orchard_nightly" / f"run_id={run_id}"
-    paths = sorted((folder / f"task_id={task_id}").glob("attempt=1.log*"), key=lambda p: len(p.name))
+    folder = airflow_up.task_log_folder("orchard_nightly", run_id, task_id)
+    paths = sorted(folder.glob("attempt=1.log*"), key=lambda p: len(p.name))
     return "\n".join(p.read_text(errors="replace") for p in paths)
 
 

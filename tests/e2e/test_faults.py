@@ -50,9 +50,7 @@ def _kill(pid_file: Path, group: bool = False) -> int:
 
 def _task_log(airflow_up, run_id: str, task_id: str, attempt: int) -> str:
     """The log of a task's try `attempt` (or a later one), '' while there is none."""
-    folder = (
-        airflow_up.state / "airflow" / "logs" / f"dag_id={DAG}" / f"run_id={run_id}" / f"task_id={task_id}"
-    )
+    folder = airflow_up.task_log_folder(DAG, run_id, task_id)
     logs = {int(p.stem.split("=")[1]): p for p in folder.glob("attempt=*.log")}
     tries = sorted(n for n in logs if n >= attempt)
     return logs[tries[-1]].read_text(errors="replace") if tries else ""
@@ -67,6 +65,15 @@ def _when_task_logs(airflow_up, run_id: str, task_id: str, text: str, attempt: i
         time.sleep(0.2)
     states = airflow_up.where_runs_stand(DAG, {run_id})
     raise AssertionError(f"{task_id} never logged {text!r} within {timeout:.0f} s:\n{states}")
+
+
+def _warehouse_killed(airflow_up, run_id: str) -> dict[str, str]:
+    """SIGKILL the warehouse, wait for the run to fail, start the warehouse again: the run's task states."""
+    _kill(airflow_up.state / "warehouse.pid")
+    assert _finish(airflow_up, run_id)["state"] == "failed"
+    states = _states(airflow_up, run_id)
+    airflow_up.script("restart", "warehouse")
+    return states
 
 
 def _clear(airflow_up, run_id: str, only_failed: bool) -> None:
@@ -193,7 +200,7 @@ def _settled_alerts(airflow_up, run_id: str, expected: dict[str, int], timeout: 
 )
 def test_warehouse_and_scheduler_killed_mid_run_then_the_date_rerun(airflow_up):
     airflow_up.fail_if_stuck()
-    state, pids = airflow_up.state, airflow_up.state / "airflow" / "pids"
+    pids = airflow_up.state / "airflow" / "pids"
     airflow_up.api("PATCH", f"/dags/{DAG}", {"is_paused": False})
     airflow_up.wait_for_backfills_to_complete(DAG)
     busy = {r["dag_run_id"] for r in airflow_up.runs(DAG) if r["state"] not in ("success", "failed")}
@@ -207,12 +214,9 @@ def test_warehouse_and_scheduler_killed_mid_run_then_the_date_rerun(airflow_up):
         # at once: on a quiet machine the shop's load is done 2 s after its task starts (a kill mid-insert is
         # tests/reliability/test_load_killed.py's)
         _when_task_logs(airflow_up, run_id, "extract_load.load_shop", "Worker startup parse complete")
-        _kill(state / "warehouse.pid")
-        assert _finish(airflow_up, run_id)["state"] == "failed"
-        states = _states(airflow_up, run_id)
+        states = _warehouse_killed(airflow_up, run_id)
         assert states["extract_load.load_shop"] == "failed", states
         assert states[PRODUCER] == "upstream_failed", states
-        airflow_up.script("restart", "warehouse")
         failed_1 = sorted(t for t, st in states.items() if st == "failed")
         alerts_1 = _settled_alerts(airflow_up, run_id, {"task_failed": len(failed_1), "run_failed": 1})
         assert "extract_load.load_shop" in failed_1, states
@@ -222,12 +226,9 @@ def test_warehouse_and_scheduler_killed_mid_run_then_the_date_rerun(airflow_up):
         # 2. cleared: the load runs again; the warehouse dies while the producer's `dbt build` runs
         _clear(airflow_up, run_id, only_failed=True)
         _when_task_logs(airflow_up, run_id, PRODUCER, "START sql table model `intermediate`")
-        _kill(state / "warehouse.pid")
-        assert _finish(airflow_up, run_id)["state"] == "failed"
-        states = _states(airflow_up, run_id)
+        states = _warehouse_killed(airflow_up, run_id)
         assert states["extract_load.load_shop"] == "success", states
         assert states[PRODUCER] == "failed", states
-        airflow_up.script("restart", "warehouse")
         failed_2 = sorted(
             t for t, st in _states(airflow_up, run_id).items() if st == "failed" and t != PRODUCER
         )

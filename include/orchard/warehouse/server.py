@@ -257,7 +257,7 @@ class Handler(HttpConnection):
             conn = engine.connect()
             if request.read_only:
                 conn.execute("SET readonly = 2")  # as ClickHouse does for GET: settings may change, data not
-        restore: list[str] = []
+        external_drops: list[str] = []  # a session keeps no external table after the query
         released = False
 
         def end_session() -> None:
@@ -268,7 +268,7 @@ class Handler(HttpConnection):
                 return
             released = True
             try:
-                for statement in restore:
+                for statement in external_drops:
                     conn.execute(statement)
             except ClickHouseError as exc:
                 session.state.clear()
@@ -285,7 +285,7 @@ class Handler(HttpConnection):
                     create = external.create_statement(name, request.params)
                     self.confine(conn, request, create)
                     conn.execute(create)
-                    restore.append(external.drop_statement(name))  # a session keeps none after the query
+                    external_drops.append(external.drop_statement(name))
                     external.load(conn, name, request.params, data)
                 self.execute(conn, request, body, session)
         finally:
