@@ -173,6 +173,12 @@ def _run_locked(
             progress=progress or NULL_COLLECTOR,
         )
         try:
+            # What `pipeline.run` does first, and extract alone does not: dlt's working folder remembers the
+            # tables it created and each table's incremental cursor, for the warehouse it last loaded. When
+            # the raw database is missing there (the connection moved to a new warehouse, or the warehouse's
+            # data folder was deleted), dlt forgets that state, so the tables are created again and no row is
+            # skipped by a cursor that belongs to the old warehouse.
+            pipeline.sync_destination()
             source = make_source(quarantine, before, loaded_at)
             extracted = pipeline.extract(source, loader_file_format="parquet")
             report.load_ids = list(extracted.loads_ids)
