@@ -1,5 +1,5 @@
 """WATCHER tasks defer to Orchard's trigger, which ends a succeeded node's task in the triggerer and hands
-everything else back to a worker (issue #15). The real run: tests/e2e/test_airflow_services.py."""
+everything else back to a worker (issue #15). The real run: tests/e2e/test_backfill_fortnight.py."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,11 @@ from orchard_dev.airflow_api import AirflowAPI
 ROOT = Path(__file__).resolve().parents[2]
 
 PASSWORD = "orchard-e2e-password"
+SHOP_START = (
+    "2026-10-01"  # the shop app's first day, and the DAGs' start date: test_backfill_fortnight's dates
+)
+SHOP_MODELS = Path(__file__).parent / "shop_dbt"
+REAL_MACROS = ROOT / "dbt" / "macros"
 DEADLINE_S = 10
 
 
@@ -159,6 +165,15 @@ def shop_connection(url: str) -> dict:
     }
 
 
+def add_shop_models(project: Path) -> None:
+    """The tiny project gets shop models in the real project's patterns (incremental by load time, a table
+    over it, a snapshot), tagged `intraday` as the real shop models are, with the real macros they use:
+    marts that depend on which shop rows were loaded, and when, for the backfill test to compare."""
+    shutil.copytree(SHOP_MODELS, project, dirs_exist_ok=True)
+    for macro in ("incremental_window.sql", "utils.sql"):
+        shutil.copyfile(REAL_MACROS / macro, project / "macros" / macro)
+
+
 def _yesterday() -> str:
     return (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
 
@@ -177,6 +192,7 @@ def airflow_up(postgres):
     state = Path(tempfile.mkdtemp(prefix="orchard-e2e-"))
     project = state / "dbt"
     copy_tiny_project(project)
+    add_shop_models(project)
     api_port, ch_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -190,7 +206,7 @@ def airflow_up(postgres):
         "ORCHARD_CLICKHOUSE_PORT": str(ch_port),
         "ORCHARD_DBT_PROJECT_DIR": str(project),
         "ORCHARD_DBT_MANIFEST": str(project / "target" / "manifest.json"),
-        "ORCHARD_NIGHTLY_START_DATE": "2026-11-01T00:00:00+00:00",
+        "ORCHARD_NIGHTLY_START_DATE": SHOP_START + "T00:00:00+00:00",
         "ORCHARD_NIGHTLY_CATCHUP": "false",  # unpausing must not queue weeks of runs on a 2-core machine
         "ORCHARD_TASK_RETRIES": "0",
         "ORCHARD_ALERT_LOG": str(state / "alerts.jsonl"),
@@ -226,7 +242,15 @@ def airflow_up(postgres):
     )
     # the shop app's days up to yesterday: every run here (a date, a backfill, a run without one) finds its own
     subprocess.run(
-        [str(Path(sys.executable).parent / "orchard"), "sample", "shop", "--until", _yesterday()],
+        [
+            str(Path(sys.executable).parent / "orchard"),
+            "sample",
+            "shop",
+            "--start",
+            SHOP_START,
+            "--until",
+            _yesterday(),
+        ],
         env=env,
         check=True,
     )

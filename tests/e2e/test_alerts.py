@@ -57,7 +57,7 @@ def test_failing_model_pages_once_per_channel_and_stops_downstream(airflow_up):
 def test_a_run_past_its_deadline_raises_the_deadline_alert(airflow_up):
     airflow_up.api("PATCH", "/dags/orchard_nightly", {"is_paused": False})
     run = airflow_up.api(
-        "POST", "/dags/orchard_nightly/dagRuns", {"logical_date": None, "conf": {"sources": []}}
+        "POST", "/dags/orchard_nightly/dagRuns", {"logical_date": None, "conf": {"sources": ["shop"]}}
     )
     run_id = run["dag_run_id"]
     finished = airflow_up.wait_for_runs("orchard_nightly", {run_id})[run_id]

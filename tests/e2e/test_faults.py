@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from run_checks import warehouse_checksums
 
 from orchard.settings import ClickHouseSettings
 from orchard.warehouse.client import get_client
@@ -33,7 +34,6 @@ DAG = "orchard_nightly"
 FAULT_DATE = "2026-11-26T02:00:00Z"
 BUILT_DATABASES = ("seeds", "snapshots", "intermediate", "marts")
 RAW_DATABASES = ("raw_shop", "raw_instacart")
-DLT_COLUMNS = ("_dlt_load_id", "_dlt_id", "_loaded_at")  # which load wrote a row, not what it holds
 PRODUCER = "transform.dbt_producer_watcher"
 CHANNELS = ("slack", "webhook", "email")
 
@@ -97,33 +97,6 @@ def _states(airflow_up, run_id: str) -> dict[str, str]:
 
 def _client(airflow_up):
     return get_client(ClickHouseSettings.from_env(airflow_up.env))
-
-
-def _checksums(client, databases: tuple[str, ...]) -> dict[str, tuple[int, int]]:
-    """(rows, sum of row hashes) per table of the databases, on what the rows hold (not which load wrote
-    them; not dlt's own bookkeeping of loads); a ReplacingMergeTree is read FINAL, as the models read it."""
-    tables = client.query(
-        "SELECT database, name, engine FROM system.tables WHERE database IN %(dbs)s AND NOT is_temporary"
-        " AND engine NOT LIKE '%%View%%' AND NOT startsWith(name, '_dlt') ORDER BY database, name",
-        parameters={"dbs": list(databases)},
-    ).result_rows
-    sums = {}
-    for database, name, engine in tables:
-        columns = [
-            c
-            for (c,) in client.query(
-                "SELECT name FROM system.columns WHERE database = %(d)s AND table = %(t)s ORDER BY position",
-                parameters={"d": database, "t": name},
-            ).result_rows
-            if c not in DLT_COLUMNS and not c.startswith("dbt_")  # snapshots: dbt_valid_from etc. are times
-        ]
-        final = " FINAL" if "Replacing" in engine else ""
-        cols = ", ".join(f"`{c}`" for c in columns)
-        rows, xor = client.query(
-            f"SELECT count(), sum(cityHash64(toString(tuple({cols})))) FROM `{database}`.`{name}`{final}"
-        ).result_rows[0]
-        sums[f"{database}.{name}"] = (int(rows), int(xor))
-    return sums
 
 
 def _half_built(client) -> list[str]:
@@ -260,14 +233,14 @@ def test_warehouse_and_scheduler_killed_mid_run_then_the_date_rerun(airflow_up):
             built = _built_since(client, rerun_from)
             assert built and set(built.values()) == {1}, built
             assert _half_built(client) == []
-            recovered = _checksums(client, BUILT_DATABASES + RAW_DATABASES)
+            recovered = warehouse_checksums(client, BUILT_DATABASES + RAW_DATABASES)
         # (no alert since the second attempt's: checked once, after the fourth)
 
         # 4. the same logical date again, cleared whole and run without faults: nothing changes
         _clear(airflow_up, run_id, only_failed=False)
         assert _finish(airflow_up, run_id)["state"] == "success", airflow_up.where_runs_stand(DAG, {run_id})
         with _client(airflow_up) as client:
-            again = _checksums(client, BUILT_DATABASES + RAW_DATABASES)
+            again = warehouse_checksums(client, BUILT_DATABASES + RAW_DATABASES)
             assert _half_built(client) == []
         assert again == recovered
         assert {t: n for t, n in again.items() if t.startswith("snapshots.")}, again

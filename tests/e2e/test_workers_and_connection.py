@@ -4,9 +4,8 @@ PostgreSQL): the nightly's tasks spread over both workers while the pools hold, 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
+from run_checks import most_at_once, slot_spans
 
 from orchard.settings import ClickHouseSettings
 from orchard.warehouse.client import get_client
@@ -15,27 +14,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 POOL_SLOTS = {"clickhouse": 4, "dbt_build": 1}  # airflow_settings.yaml
 SHOP_TABLES = ("users", "addresses", "promos", "products", "orders", "order_items", "events")
-
-
-def _when(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def most_at_once(spans: list[tuple[datetime, datetime, int]]) -> int:
-    """The most slots held at one instant by (start, end, slots) spans; one ending as another starts: no overlap."""
-    events = sorted(
-        [(start, 1, slots) for start, _, slots in spans] + [(end, 0, -slots) for _, end, slots in spans]
-    )
-    held = most = 0
-    for _, _, delta in events:
-        held += delta
-        most = max(most, held)
-    return most
-
-
-def _watches(operator: str) -> bool:
-    """Cosmos's per-node watcher tasks (DbtRunWatcherOperator, ...): all but the producer, which builds."""
-    return "Watcher" in operator and operator != "DbtProducerWatcherOperator"
 
 
 def _manual_run_beside_a_backfill(airflow_up) -> None:
@@ -66,40 +44,26 @@ def _manual_run_beside_a_backfill(airflow_up) -> None:
 
 def test_nightly_runs_on_both_workers_and_the_pools_hold(airflow_up):
     """Every finished nightly run of the session (the backfill beside a manual run in
-    test_airflow_services among them): their tasks ran on both Celery workers, and the pools the scheduler
+    test_backfill_fortnight among them): their tasks ran on both Celery workers, and the pools the scheduler
     enforces across workers held, read from the task instances. Run alone, it makes that concurrency."""
     airflow_up.fail_if_stuck()
     if sum(r["state"] in ("success", "failed") for r in airflow_up.runs("orchard_nightly")) < 2:
         _manual_run_beside_a_backfill(airflow_up)
 
     # every run of the session shares the pools: check the finished ones together
-    tis = []
-    for run in airflow_up.runs("orchard_nightly"):
-        if run["state"] in ("success", "failed"):
-            tis += [
-                (run["dag_run_id"], ti)
-                for ti in airflow_up.task_instances("orchard_nightly", run["dag_run_id"]).values()
-            ]
-    ran = [
-        (run_id, ti) for run_id, ti in tis if ti["start_date"] and ti["end_date"] and ti["state"] == "success"
+    tis = [
+        ti
+        for run in airflow_up.runs("orchard_nightly")
+        if run["state"] in ("success", "failed")
+        for ti in airflow_up.task_instances("orchard_nightly", run["dag_run_id"]).values()
     ]
-
-    hosts = {ti["hostname"] for _, ti in ran if ti["hostname"]}  # not the EmptyOperators the scheduler ends
+    ran = [ti for ti in tis if ti["start_date"] and ti["end_date"] and ti["state"] == "success"]
+    hosts = {ti["hostname"] for ti in ran if ti["hostname"]}  # not the EmptyOperators the scheduler ends
     assert {h.split("@")[0] for h in hosts} == {"worker-1", "worker-2"}, hosts
 
-    builds = [
-        (_when(ti["start_date"]), _when(ti["end_date"]), ti["pool_slots"])
-        for _, ti in ran
-        if ti["pool"] == "dbt_build"
-    ]
+    builds = slot_spans(ran, "dbt_build")
     assert len(builds) >= 2 and most_at_once(builds) == 1, sorted(builds)
-    # Cosmos's watcher tasks defer while dbt builds their model, and a deferred task holds no pool slot
-    # (`include_deferred` is off): their spans are not slot holds, so only the tasks that never defer count.
-    warehouse = [
-        (_when(ti["start_date"]), _when(ti["end_date"]), ti["pool_slots"])
-        for _, ti in ran
-        if ti["pool"] == "clickhouse" and not _watches(ti["operator"] or "")
-    ]
+    warehouse = slot_spans(ran, "clickhouse")
     assert len(warehouse) >= 4 and most_at_once(warehouse) <= POOL_SLOTS["clickhouse"], sorted(warehouse)
 
 
