@@ -41,6 +41,7 @@ SHOP_START = (
 )
 SHOP_MODELS = Path(__file__).parent / "shop_dbt"
 REAL_MACROS = ROOT / "dbt" / "macros"
+REAL_SNAPSHOTS = ROOT / "dbt" / "snapshots"
 DEADLINE_S = 10
 
 
@@ -167,11 +168,12 @@ def shop_connection(url: str) -> dict:
 
 def add_shop_models(project: Path) -> None:
     """The tiny project gets shop models in the real project's patterns (incremental by load time, a table
-    over it, a snapshot), tagged `intraday` as the real shop models are, with the real macros they use:
-    marts that depend on which shop rows were loaded, and when, for the backfill test to compare."""
+    over it), tagged `intraday` as the real shop models are, the real snapshot of shop orders, and the real
+    macros they use: marts that depend on which shop rows were loaded, and when, for the backfill test."""
     shutil.copytree(SHOP_MODELS, project, dirs_exist_ok=True)
     for macro in ("incremental_window.sql", "utils.sql"):
         shutil.copyfile(REAL_MACROS / macro, project / "macros" / macro)
+    shutil.copyfile(REAL_SNAPSHOTS / "snp_shop__orders.sql", project / "snapshots" / "snp_shop__orders.sql")
 
 
 def _yesterday() -> str:

@@ -4,9 +4,9 @@ every run succeeds and nothing deadlocks, the pools hold, the dbt builds take tu
 under deferred WATCHER tasks costs no rebuild, and the marts equal those of the same days run one by one
 by a plain script (tests/e2e/nights_one_by_one.py) into a third warehouse.
 
-The e2e project's shop models (tests/e2e/shop_dbt) make the comparison mean something: an incremental
-model that picks up whatever was loaded since its last build, a table over it and a snapshot, tagged
-`intraday` as the real shop models are, so both DAGs build them."""
+The e2e project's shop models make the comparison mean something (tests/e2e/conftest.py `add_shop_models`):
+an incremental model that picks up whatever was loaded since its last build and a table over it, tagged
+`intraday` as the real shop models are so both DAGs build them, and the real snapshot of shop orders."""
 
 from __future__ import annotations
 
