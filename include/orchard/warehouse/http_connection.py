@@ -136,20 +136,18 @@ class HttpConnection(socketserver.BaseRequestHandler):
         about the length) raises code 33, a stall code 209: never taken for a complete one."""
         if self.h11.they_are_waiting_for_100_continue:
             self.send(h11.InformationalResponse(status_code=100, headers=[]))
-        if "Transfer-Encoding" not in self.headers and self.h11.their_state is h11.SEND_BODY:
-            # h11 accepted the head, so its Content-Length is one valid number (h11 reads chunked bodies).
+        if "Transfer-Encoding" not in self.headers:
+            # h11 accepted the head, so its Content-Length is one valid number (or absent: no body).
             yield from self.content_length_body(int(self.headers.get("Content-Length") or 0))
             return
-        received = 0
-        while True:
+        while True:  # a chunked body (h11 takes no other Transfer-Encoding): h11 reads its framing
             try:
                 event = self.next_event()
             except h11.RemoteProtocolError as exc:
-                raise self.body_error(exc, received) from None
+                raise body_error(exc) from None
             except TimeoutError:
                 raise stalled() from None
             if isinstance(event, h11.Data):
-                received += len(event.data)
                 yield event.data
             elif isinstance(event, h11.EndOfMessage):
                 return
@@ -173,14 +171,6 @@ class HttpConnection(socketserver.BaseRequestHandler):
                 raise truncated_body(f"{self.body_left} bytes short of its Content-Length")
             self.body_left -= len(piece)
             yield piece
-
-    def body_error(self, exc: h11.RemoteProtocolError, received: int) -> ClickHouseError:
-        if "peer closed connection" not in str(exc) and "unexpectedly closed" not in str(exc):
-            return ClickHouseError("BAD_ARGUMENTS", f"Malformed request body: {exc}")
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return truncated_body("before its last chunk (the zero-length one)")
-        expected = int(self.headers.get("Content-Length") or 0)
-        return truncated_body(f"{expected - received} bytes short of its Content-Length")
 
     def finish_reading(self) -> None:
         """Before an answer: take what is left of the body if it has already arrived; a body still on
@@ -245,6 +235,13 @@ class HttpConnection(socketserver.BaseRequestHandler):
 
 def new_parser() -> h11.Connection:
     return h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+
+
+def body_error(exc: h11.RemoteProtocolError) -> ClickHouseError:
+    """What a chunked body h11 could not read fails with."""
+    if "peer closed connection" not in str(exc) and "unexpectedly closed" not in str(exc):
+        return ClickHouseError("BAD_ARGUMENTS", f"Malformed request body: {exc}")
+    return truncated_body("before its last chunk (the zero-length one)")
 
 
 def stalled() -> ClickHouseError:
