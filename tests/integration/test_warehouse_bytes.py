@@ -5,6 +5,8 @@ never silently changed."""
 from __future__ import annotations
 
 import socket
+import threading
+import time
 import uuid
 import zlib
 from pathlib import Path
@@ -12,6 +14,9 @@ from urllib.parse import urlencode
 
 import pytest
 from warehouse_http import COMPRESSORS, Http
+
+from orchard.warehouse import http_connection
+from orchard.warehouse.errors import ClickHouseError
 
 pytestmark = pytest.mark.integration
 
@@ -64,6 +69,103 @@ def test_body_shorter_than_content_length_fails(warehouse, http_client, table):
     answer = raw_request(warehouse.port, head, ROWS)
     assert b"X-ClickHouse-Exception-Code: 33" in answer and b"100 bytes short" in answer, answer[:300]
     assert http_client.query(f"SELECT count() FROM {table}") == "0\n"
+
+
+def test_body_cut_short_after_several_reads_fails(warehouse, http_client, table):
+    """A body of several socket reads (Content-Length bodies are read straight from the socket) that
+    stops 100 bytes short: code 33, and nothing of it committed (fewer rows than one insert block)."""
+    rows = b"".join(b"%d,row%d\n" % (i, i) for i in range(300_000))  # ~4 MiB: several reads
+    assert len(rows) > 3 * http_connection.RECV_SIZE
+    head = insert_head(warehouse, table, f"Content-Length: {len(rows) + 100}\r\n")
+    with socket.create_connection(("127.0.0.1", warehouse.port), timeout=60) as sock:
+        sock.sendall(head.encode() + rows[:1000])
+        time.sleep(0.3)  # the server has read the head and the start, and reads the rest as it comes
+        for start in range(1000, len(rows), 1 << 20):
+            sock.sendall(rows[start : start + (1 << 20)])
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert b"X-ClickHouse-Exception-Code: 33" in answer and b"100 bytes short" in answer, answer[:300]
+    assert b"Connection: close" in answer
+    assert http_client.query(f"SELECT count() FROM {table}") == "0\n"
+
+
+def read_response(stream) -> tuple[bytes, bytes]:
+    """One response with a Content-Length from a socket's file: its head and its body."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = stream.readline()
+        assert line, head
+        head += line
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return head, stream.read(length)
+
+
+def post(warehouse, query: str, body: bytes = b"") -> bytes:
+    return (
+        f"POST /?{urlencode({'query': query})} HTTP/1.1\r\nHost: 127.0.0.1:{warehouse.port}\r\n"
+        f"X-ClickHouse-User: default\r\nX-ClickHouse-Key: {warehouse.password}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_the_connection_lives_on_after_a_content_length_body(warehouse, table, pipelined):
+    """After an insert's body, the same connection serves the next request: sent after the answer, or
+    sent with the insert in one write (its bytes arrive with the body's and start the next request)."""
+    insert = post(warehouse, f"INSERT INTO {table} FORMAT CSV", ROWS)
+    count = post(warehouse, f"SELECT count() FROM {table}")
+    with socket.create_connection(("127.0.0.1", warehouse.port), timeout=60) as sock:
+        stream = sock.makefile("rb")
+        if pipelined:
+            sock.sendall(insert + count + count)
+        else:
+            sock.sendall(insert)
+        head, _ = read_response(stream)
+        assert head.startswith(b"HTTP/1.1 200") and b"Keep-Alive" in head, head
+        for _ in range(2):
+            if not pipelined:
+                sock.sendall(count)
+            head, body = read_response(stream)
+            assert head.startswith(b"HTTP/1.1 200") and body == b"5000\n", (head, body)
+
+
+def test_a_stalled_body_times_out(monkeypatch):
+    """A client that stops in the middle of a Content-Length body gets code 209 once the socket has been
+    quiet for the stall timeout (55 s in the server; 1 s here)."""
+    monkeypatch.setattr(http_connection, "STALL_TIMEOUT", 1)
+
+    class Reader(http_connection.HttpConnection):
+        def respond(self) -> None:
+            try:
+                for _ in self.body():
+                    pass
+                self.send_whole(200, {}, b"")
+            except ClickHouseError as exc:
+                self.close_connection = True
+                self.send_whole(
+                    exc.http_status, {"X-ClickHouse-Exception-Code": str(exc.code)}, exc.body().encode()
+                )
+
+    server = http_connection.ThreadingServer(("127.0.0.1", 0), Reader)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    try:
+        with socket.create_connection(server.server_address, timeout=30) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"x" * 5000)
+            time.sleep(0.2)
+            sock.sendall(b"x" * 5000)  # read by the server's own loop, then nothing more
+            started = time.monotonic()
+            answer = sock.recv(65536)
+        assert b"X-ClickHouse-Exception-Code: 209" in answer, answer[:300]
+        assert time.monotonic() - started < 10
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.parametrize(("encoding", "compress"), COMPRESSORS.items())
