@@ -4,6 +4,7 @@ execution mode and the dbt vars that carry a run's data interval."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from cosmos import ExecutionConfig, ExecutionMode, ProfileConfig, ProjectConfig
@@ -100,6 +101,18 @@ def execution_config(mode: str | None = None, producer_args: dict[str, Any] | No
         invocation_mode=InvocationMode.DBT_RUNNER,
         setup_operator_args=dict(producer_args or {}),
     )
+
+
+def partial_parse_dir(dag_id: str) -> Path | None:
+    """Where Cosmos keeps the dbt partial parse of a DAG's `transform` group (its cache directory, named
+    `<dag_id>__<group id>` under `[cosmos] cache_dir`), None when Cosmos's cache is off. Orchard's other dbt
+    tasks of the DAG (source freshness, the ops marts, docs) start from and keep the same file, so a run parses
+    the project once, not once per dbt task."""
+    if not cosmos_settings.enable_cache:
+        return None
+    path = cosmos_settings.cache_dir / f"{dag_id.replace('.', '___')}__transform"
+    (path / "target").mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def operator_args(
