@@ -20,6 +20,22 @@ from orchard.transform.run_results import keep_run_results
 # than json on our 1.5 MB manifest, which is most of a DAG file's parse time. On unless configured off.
 cosmos_settings.enable_orjson_parser = orjson_enabled()
 
+
+def watcher_reliable_retry() -> bool:
+    """`[cosmos] enable_watcher_reliable_retry` as configured; off when not configured (Cosmos: on)."""
+    from airflow.configuration import conf
+
+    return conf.getboolean("cosmos", "enable_watcher_reliable_retry", fallback=False)
+
+
+# Cosmos's WATCHER producer by default rewrites a Variable with every node status pushed so far, compressed, at
+# every push (`[cosmos] enable_watcher_reliable_retry`), so that a retry after a hard kill can restore them: 1354
+# growing writes in one scale-0.01 nightly, on the producer's dbt thread (Cosmos issues #2736, #2776). Orchard's
+# producer has no retries and its rerun drops that Variable before Cosmos could restore it
+# (watcher_rerun.producer_starts), so those writes buy nothing here. Off unless configured on; a failure Airflow
+# catches still writes the backup once (Cosmos's failure callback).
+cosmos_settings.enable_watcher_reliable_retry = watcher_reliable_retry()
+
 EXECUTION_MODES = {"local": ExecutionMode.LOCAL, "watcher": ExecutionMode.WATCHER}
 
 # Templated at run time: a run for a past date rebuilds that date.
