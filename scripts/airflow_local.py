@@ -150,6 +150,10 @@ def airflow_env() -> dict[str, str]:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            # Cosmos's cache (dbt's partial parse, profiles) per deployment: under the system temp dir every
+            # deployment on the machine shared one per DAG, and dbt threw away each other's parse (other port,
+            # other project path)
+            "AIRFLOW__COSMOS__CACHE_DIR": os.environ.get("AIRFLOW__COSMOS__CACHE_DIR", str(HOME / "cosmos")),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             # Catchup is on: start locally at the latest complete interval, not weeks of backlog.
             "ORCHARD_NIGHTLY_START_DATE": os.environ.get(

@@ -9,8 +9,11 @@ Prints, in one run:
 3. the per-task overhead of a Cosmos model task in each run: task duration minus dbt's own node time;
    under WATCHER, the per-model lag: each model task's end minus the end of that model in the producer's
    `dbt build` (when the producer pushed that node's status to XCom), median and p90;
-4. with --plain, the same nightly's steps back to back in a plain script (bench/run_all.py's), and the
-   orchestration tax: each mode's wall time through the scheduler / the plain script's.
+4. with --plain, the same nightly's steps back to back in a plain script (bench/run_all.py's), each step's
+   seconds, and the orchestration tax: each mode's wall time through the scheduler / the plain script's;
+5. per mode, the run's critical path: for each task that held the run up, the scheduler's gap (its
+   upstream's end -> queued), the executor's (queued -> started) and its run time, with the worker's parse
+   of the DAG file and, for dbt tasks, dbt's start-up and project parse; beside it the plain script's step.
 Everything runs on free ports under a temp directory; nothing of the user's .orchard is touched.
 """
 
@@ -105,6 +108,8 @@ class Deployment:
             "ORCHARD_NIGHTLY_START_DATE": "2099-01-01T00:00:00+00:00",  # no scheduled run competes with ours
             "ORCHARD_TASK_RETRIES": "1",
             "ORCHARD_TASK_RETRY_DELAY_S": "5",
+            # without Superset unless asked for, as the plain script: the same publish steps on both sides
+            "ORCHARD_BI": os.environ.get("ORCHARD_BI", "off"),
         }
         for key in (
             "AIRFLOW_HOME",
@@ -141,11 +146,18 @@ class Deployment:
             run_id = run["dag_run_id"]
             run = self.airflow.wait_for_runs("orchard_nightly", {run_id}, timeout=3600)[run_id]
             tis = list(self.airflow.task_instances("orchard_nightly", run_id).values())
+            tasks = self.airflow.api("GET", "/dags/orchard_nightly/tasks")["tasks"]
+            upstream: dict[str, set[str]] = {t["task_id"]: set() for t in tasks}
+            for t in tasks:
+                for down in t["downstream_task_ids"]:
+                    upstream[down].add(t["task_id"])
+            logs = self.state / "airflow" / "logs" / "dag_id=orchard_nightly" / f"run_id={run_id}"
             return {
                 "run": run,
                 "tis": tis,
                 "overhead": self.overhead(run_id, tis),
                 "lag": self.lag(run_id, tis),
+                "path": critical_path(run, tis, upstream, logs),
             }
         finally:
             self.script("down")
@@ -201,6 +213,126 @@ class Deployment:
                 if name.endswith(suffix) and node in finished and ti["end_date"] and ti["state"] == "success":
                     lags.append((_when(ti["end_date"]) - finished[node]).total_seconds())
         return lags
+
+
+PRODUCER = "transform.dbt_producer_watcher"
+# the plain script's step for each task of the critical path (bench/run_all.py's PLAIN)
+PLAIN_STEP = {
+    "extract_load.load_instacart": "loads",
+    "extract_load.load_shop": "loads",
+    "source_freshness": "source freshness",
+    PRODUCER: "dbt build",
+    "publish.ops_marts": "ops marts",
+    "publish.bi_refresh": "bi refresh",
+    "publish.dbt_docs": "dbt docs",
+}
+
+
+def critical_path(run: dict, tis: list[dict], upstream: dict[str, set[str]], logs: Path) -> list[dict]:
+    """The chain of task instances that set the run's wall time, first to last: from the task that ended
+    last, each step back goes to the upstream task that ended last (the one that released it). WATCHER model
+    and test tasks only watch the producer's one `dbt build`: the last of them to end stands for the group
+    (its end minus the producer's is the group's tail), and the path goes on from the producer.
+
+    Per task: `sched` = its gate's end (the run's start for the first) -> queued (the scheduler),
+    `queue` = queued -> started (the executor, a worker process), `run` = started -> ended, of which
+    `parse` = the worker's parse of the DAG file, `dbt_start` = from there to dbt's adapter registered
+    (imports, Cosmos's project copy, profile), `dbt_parse` = dbt's own parse of the project (to "Found ...")."""
+    by_id = {ti["task_id"]: ti for ti in tis if ti.get("end_date")}
+    if not by_id:
+        return []
+    path: list[dict] = []
+    task_id = max(by_id, key=lambda t: _when(by_id[t]["end_date"]))
+    while task_id:
+        ti = by_id[task_id]
+        if task_id.startswith("transform.") and task_id != PRODUCER and PRODUCER in by_id:
+            tail = (_when(ti["end_date"]) - _when(by_id[PRODUCER]["end_date"])).total_seconds()
+            path.append({"task": task_id, "tail": tail})
+            task_id = PRODUCER
+            continue
+        gates = [u for u in upstream.get(task_id, ()) if u in by_id]
+        gate = max(gates, key=lambda u: _when(by_id[u]["end_date"])) if gates else None
+        released = _when(by_id[gate]["end_date"]) if gate else _when(run["start_date"])
+        queued = _when(ti.get("queued_when") or ti["start_date"])
+        row = {
+            "task": task_id,
+            "sched": (queued - released).total_seconds(),
+            "queue": (_when(ti["start_date"]) - queued).total_seconds(),
+            "run": (_when(ti["end_date"]) - _when(ti["start_date"])).total_seconds(),
+            **_log_marks(logs / f"task_id={task_id}" / f"attempt={ti.get('try_number') or 1}.log"),
+        }
+        path.append(row)
+        task_id = gate
+    path.reverse()
+    last = by_id[path[-1]["task"]]
+    path.append(
+        {"task": "(run ends)", "sched": (_when(run["end_date"]) - _when(last["end_date"])).total_seconds()}
+    )
+    return path
+
+
+def _log_marks(log: Path) -> dict[str, float]:
+    """From a task's log: the worker's DAG-file parse and, for a dbt task, dbt's start-up and parse."""
+    marks: dict[str, float] = {}
+    if not log.exists():
+        return marks
+    times: dict[str, datetime] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        text = str(event.get("event", ""))
+        when = event.get("timestamp")
+        if not when:
+            continue
+        if text == "Worker startup parse complete":
+            marks["parse"] = event.get("dag_file_parse_ms", 0) / 1000
+            times.setdefault("parsed", _when(when))
+        elif "Registered adapter" in text:
+            times.setdefault("adapter", _when(when))
+        elif " Found " in f" {text}" and "models" in text:
+            times.setdefault("found", _when(when))
+    if {"parsed", "adapter"} <= times.keys():
+        marks["dbt_start"] = (times["adapter"] - times["parsed"]).total_seconds()
+    if {"adapter", "found"} <= times.keys():
+        marks["dbt_parse"] = (times["found"] - times["adapter"]).total_seconds()
+    return marks
+
+
+def print_critical_path(path: list[dict], plain: dict[str, float] | None) -> None:
+    print(
+        "  critical path (s): sched = gate's end -> queued, queue = queued -> started, run = started -> ended;"
+    )
+    print(
+        "  inside run: parse = worker's DAG-file parse, dbt start = to dbt's adapter, dbt parse = to 'Found'"
+    )
+    header = (
+        f"    {'task':40} {'sched':>6} {'queue':>6} {'run':>6} {'parse':>6} {'dbt start':>9} {'dbt parse':>9}"
+    )
+    print(header + ("  plain step" if plain else ""))
+    total = {"sched": 0.0, "queue": 0.0, "run": 0.0}
+    for row in path:
+        if "tail" in row:
+            print(
+                f"    {row['task']:40} ends {row['tail']:.1f} s after the producer (the transform group's tail)"
+            )
+            total["run"] += row["tail"]
+            continue
+        cells = [row.get(k) for k in ("sched", "queue", "run", "parse", "dbt_start", "dbt_parse")]
+        for key in total:
+            total[key] += row.get(key) or 0.0
+        text = " ".join(
+            f"{c:{w}.1f}" if c is not None else " " * (w - 1) + "-"
+            for c, w in zip(cells, (6, 6, 6, 6, 9, 9), strict=True)
+        )
+        step = PLAIN_STEP.get(row["task"])
+        extra = f"  {step} {plain[step]:.1f}" if plain and step in plain else ""
+        print(f"    {row['task']:40} {text}{extra}")
+    print(
+        f"    {'total':40} {total['sched']:6.1f} {total['queue']:6.1f} {total['run']:6.1f}"
+        "  (sched + queue: the scheduler's and the executor's share)"
+    )
 
 
 def _when(value: str) -> datetime:
@@ -260,8 +392,10 @@ def main() -> None:
         return
     print(f"\n== one orchard_nightly run at scale {args.scale} per execution mode (local deployment)")
     walls: dict[str, float] = {}
+    paths: dict[str, list[dict]] = {}
     for mode in args.modes.split(","):
         result = Deployment(mode, args.scale, base).run_nightly()
+        paths[mode] = result["path"]
         run, tis = result["run"], result["tis"]
         states: dict[str, int] = {}
         for ti in tis:
@@ -280,17 +414,24 @@ def main() -> None:
                 f" max {max(lag):.1f} s over {len(lag)} tasks (task end - that node's end in the producer's dbt build)"
             )
         walls[mode] = seconds(run)
+    steps = None
     if args.plain:
-        plain = _plain_total(args.scale, base)
+        steps = _plain_steps(args.scale, base)
+        plain = steps["total"]
         print(f"  plain    the same steps back to back in a plain script: {plain:.1f} s")
+        print("  " + ", ".join(f"{name} {value:.1f}" for name, value in steps.items() if name != "total"))
         for mode, wall in walls.items():
             print(
                 f"  {mode:8} orchestration tax {wall / plain:.2f} (wall through the scheduler / plain script)"
             )
+    for mode, path in paths.items():
+        print(f"\n== {mode}: where the run's wall time went")
+        print_critical_path(path, steps)
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
-def _plain_total(scale: float, base: Path) -> float:
-    """bench/run_all.py's plain nightly at this scale: the total seconds of its steps."""
+def _plain_steps(scale: float, base: Path) -> dict[str, float]:
+    """bench/run_all.py's plain nightly at this scale: the seconds of each of its steps, and the total."""
     spec = importlib.util.spec_from_file_location("bench_run_all", ROOT / "bench" / "run_all.py")
     run_all = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = run_all  # its dataclasses look their module up there
@@ -299,7 +440,7 @@ def _plain_total(scale: float, base: Path) -> float:
     if not result.ok:
         sys.exit(f"the plain nightly failed:\n{result.output[-3000:]}")
     steps = [line for line in result.output.splitlines() if line.startswith('{"loads"')]
-    return json.loads(steps[-1])["total"]
+    return json.loads(steps[-1])
 
 
 if __name__ == "__main__":

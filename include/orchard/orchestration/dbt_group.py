@@ -215,13 +215,15 @@ def transform_group(
     return _grouped(granularity, select, list(exclude), full_refresh)
 
 
-def ops_marts_task(full_refresh: Any = False) -> Any:
+def ops_marts_task(full_refresh: Any = False, dag_id: str | None = None) -> Any:
     """`dbt build --select tag:ops`: the marts that report on dbt's own runs (test pass rates, model
     durations, freshness). They read what every dbt invocation logs at its end, so they are built once
     the rest of the project has run, and show this run complete (one `dbt build` under WATCHER logs
     its results only when it ends)."""
     from cosmos.constants import InvocationMode
     from cosmos.operators.local import DbtBuildLocalOperator
+
+    from orchard.transform.cosmos_config import partial_parse_dir
 
     nodes = built_nodes(manifest(), [OPS_MARTS])
     return DbtBuildLocalOperator(
@@ -233,5 +235,7 @@ def ops_marts_task(full_refresh: Any = False) -> Any:
         outlets=[model_asset(nodes[u]) for u in sorted(nodes)],
         doc_md=ops_marts_task.__doc__,
         emit_datasets=False,
+        # the transform group's Cosmos cache: dbt starts from the build's parse of the project (same vars)
+        cache_dir=partial_parse_dir(dag_id) if dag_id else None,
         **operator_args(full_refresh),
     )

@@ -4,6 +4,7 @@ execution mode and the dbt vars that carry a run's data interval."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from cosmos import ExecutionConfig, ExecutionMode, ProfileConfig, ProjectConfig
@@ -18,6 +19,22 @@ from orchard.transform.run_results import keep_run_results
 # Cosmos parses manifest.json with orjson when `[cosmos] enable_orjson_parser` is on: about 10x faster
 # than json on our 1.5 MB manifest, which is most of a DAG file's parse time. On unless configured off.
 cosmos_settings.enable_orjson_parser = orjson_enabled()
+
+
+def watcher_reliable_retry() -> bool:
+    """`[cosmos] enable_watcher_reliable_retry` as configured; off when not configured (Cosmos: on)."""
+    from airflow.configuration import conf
+
+    return conf.getboolean("cosmos", "enable_watcher_reliable_retry", fallback=False)
+
+
+# Cosmos's WATCHER producer by default rewrites a Variable with every node status pushed so far, compressed, at
+# every push (`[cosmos] enable_watcher_reliable_retry`), so that a retry after a hard kill can restore them: 1354
+# growing writes in one scale-0.01 nightly, on the producer's dbt thread (Cosmos issues #2736, #2776). Orchard's
+# producer has no retries and its rerun drops that Variable before Cosmos could restore it
+# (watcher_rerun.producer_starts), so those writes buy nothing here. Off unless configured on; a failure Airflow
+# catches still writes the backup once (Cosmos's failure callback).
+cosmos_settings.enable_watcher_reliable_retry = watcher_reliable_retry()
 
 EXECUTION_MODES = {"local": ExecutionMode.LOCAL, "watcher": ExecutionMode.WATCHER}
 
@@ -100,6 +117,18 @@ def execution_config(mode: str | None = None, producer_args: dict[str, Any] | No
         invocation_mode=InvocationMode.DBT_RUNNER,
         setup_operator_args=dict(producer_args or {}),
     )
+
+
+def partial_parse_dir(dag_id: str) -> Path | None:
+    """Where Cosmos keeps the dbt partial parse of a DAG's `transform` group (its cache directory, named
+    `<dag_id>__<group id>` under `[cosmos] cache_dir`), None when Cosmos's cache is off. Orchard's other dbt
+    tasks of the DAG (source freshness, the ops marts, docs) start from and keep the same file, so a run parses
+    the project once, not once per dbt task."""
+    if not cosmos_settings.enable_cache:
+        return None
+    path = cosmos_settings.cache_dir / f"{dag_id.replace('.', '___')}__transform"
+    (path / "target").mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def operator_args(
