@@ -59,22 +59,25 @@ def _first_try_logs(airflow_up, run_id: str, task_id: str) -> str:
     return "\n".join(p.read_text(errors="replace") for p in paths)
 
 
-def _watchers_ended_in_the_triggerer(airflow_up, run_id: str) -> None:
+def _watchers_ended_in_the_triggerer(airflow_up, run_ids: set[str]) -> None:
     """Issue #15: a WATCHER model, seed, snapshot or test task whose node succeeded ends in the triggerer
     (orchard.transform.watcher_trigger): one start on a worker, which deferred, and no second start to finish.
+    A task whose node dbt had built before the task started succeeds on the worker at its first look, without
+    deferring; which tasks defer depends on the machine's pace, so the runs are judged together.
     (How soon after its node: bench/orchestration; here a triggerer restart delays some on purpose.)"""
     ended = []
-    for task_id, ti in airflow_up.task_instances(NIGHTLY, run_id).items():
-        operator = ti["operator"] or ""
-        if not task_id.startswith("transform.") or "Watcher" not in operator or "Producer" in operator:
-            continue
-        log = _first_try_logs(airflow_up, run_id, task_id)
-        if ti["state"] != "success" or "Deferring" not in log:
-            continue  # its node was done before it started: it succeeded in its first poke, on the worker
-        assert log.count("Worker startup parse complete") == 1, (task_id, log[-3000:])
-        assert "the task ends here, not on a worker" in log, (task_id, log[-3000:])
-        ended.append(task_id)
-    assert ended, f"no WATCHER task of {run_id} deferred and succeeded"
+    for run_id in sorted(run_ids):
+        for task_id, ti in airflow_up.task_instances(NIGHTLY, run_id).items():
+            operator = ti["operator"] or ""
+            if not task_id.startswith("transform.") or "Watcher" not in operator or "Producer" in operator:
+                continue
+            log = _first_try_logs(airflow_up, run_id, task_id)
+            if ti["state"] != "success" or "Deferring" not in log:
+                continue  # its node was done before it started: it succeeded in its first poke, on the worker
+            assert log.count("Worker startup parse complete") == 1, (run_id, task_id, log[-3000:])
+            assert "the task ends here, not on a worker" in log, (run_id, task_id, log[-3000:])
+            ended.append((run_id, task_id))
+    assert ended, f"no WATCHER task of {sorted(run_ids)} deferred and succeeded"
 
 
 def _interval(run: dict) -> tuple[str, str]:
@@ -216,7 +219,7 @@ def test_fortnight_backfill_beside_intraday_and_manual_runs_equals_the_days_one_
         log = _first_try_logs(airflow_up, first, task)
         assert "Deferring" in log and "[SUCCESS]" in log, (task, log[-2000:])
         assert "Falling back to running model" not in log, (task, log[-2000:])
-    _watchers_ended_in_the_triggerer(airflow_up, manual["dag_run_id"])
+    _watchers_ended_in_the_triggerer(airflow_up, {i for i, r in finished.items() if r["dag_id"] == NIGHTLY})
 
     # the runs were side by side, the pools held and the builds (nightly's and intraday's) took turns
     spans = {run_id: (when(r["start_date"]), when(r["end_date"])) for run_id, r in finished.items()}
