@@ -85,6 +85,12 @@ def profile_config(target: str | None = None) -> ProfileConfig:
                 "use_lw_deletes": True,
                 "connect_timeout": 10,
                 "send_receive_timeout": 3600,
+                # dbt-clickhouse decides once per process whether the server can EXCHANGE TABLES by trying
+                # it in the connection's database; the embedded warehouse's `default` is chDB's Overlay
+                # engine, which cannot, so every table build took the non-atomic path (rename the live
+                # table away, then the new one in): a kill between the renames left no table and two
+                # leftovers. Each model's own database (Atomic) is still checked before an exchange.
+                "check_exchange": False,
                 **cluster_profile_args(),
             },
         ),
