@@ -52,8 +52,14 @@ class EndingWatcherTrigger(WatcherTrigger):
             if self.end_on_success and ends_here(event.payload):
                 # what execute_complete would have logged first, into the same task log
                 _log_dbt_event(await self.get_xcom_val(get_dbt_event_xcom_key(self.model_unique_id)))
+                # The triggerer writes a trigger's lines to the task's log until it hears the trigger ended,
+                # over another channel, and its own log after: so the line names the run, to be found in
+                # either (airflow.jobs.triggerer_job_runner, TriggerStateChanges.finished).
                 self.log.info(
-                    "dbt node '%s' succeeded: the task ends here, not on a worker", self.model_unique_id
+                    "dbt node '%s' succeeded in run %s of %s: the task ends here, not on a worker",
+                    self.model_unique_id,
+                    self.run_id,
+                    self.dag_id,
                 )
                 yield TaskSuccessEvent()
             else:
