@@ -89,6 +89,16 @@ def parse_time(env: dict[str, str], load_method: str) -> tuple[float, int, float
     return float(seconds), int(tasks), float(cold)
 
 
+# the modes --modes takes: Cosmos's execution mode, and for WATCHER where its model tasks wait
+MODES = {
+    "local": {"ORCHARD_EXECUTION_MODE": "local"},
+    # Orchard's: the model tasks start and end in the triggerer (orchard.transform.watcher_trigger)
+    "watcher": {"ORCHARD_EXECUTION_MODE": "watcher"},
+    # Cosmos's own: a worker starts each model task, which defers, and a worker resumes it to end it
+    "watcher-workers": {"ORCHARD_EXECUTION_MODE": "watcher", "ORCHARD_WATCHER_END_IN_TRIGGERER": "false"},
+}
+
+
 class Deployment:
     """One local Airflow deployment (scripts/airflow_local.py) in its own state directory."""
 
@@ -103,7 +113,7 @@ class Deployment:
             "ORCHARD_AIRFLOW_PASSWORD": "bench",
             "ORCHARD_CLICKHOUSE_PORT": str(ch_port),
             "ORCHARD_CLICKHOUSE_PASSWORD": self.warehouse.password,
-            "ORCHARD_EXECUTION_MODE": mode,
+            **MODES[mode],
             "ORCHARD_NIGHTLY_CATCHUP": "false",
             "ORCHARD_NIGHTLY_START_DATE": "2099-01-01T00:00:00+00:00",  # no scheduled run competes with ours
             "ORCHARD_TASK_RETRIES": "1",
@@ -366,7 +376,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--scale", type=float, default=0.01)
-    parser.add_argument("--modes", default="local,watcher")
+    parser.add_argument(
+        "--modes", default="local,watcher", help=f"a comma-separated choice of {', '.join(MODES)}"
+    )
     parser.add_argument("--skip-runs", action="store_true", help="only the parse-time figures")
     parser.add_argument("--skip-parse", action="store_true", help="only the runs, not the parse-time figures")
     parser.add_argument(
@@ -393,24 +405,27 @@ def main() -> None:
     print(f"\n== one orchard_nightly run at scale {args.scale} per execution mode (local deployment)")
     walls: dict[str, float] = {}
     paths: dict[str, list[dict]] = {}
-    for mode in args.modes.split(","):
+    modes = args.modes.split(",")
+    if unknown := set(modes) - MODES.keys():
+        parser.error(f"unknown mode(s) {', '.join(sorted(unknown))}: choose among {', '.join(MODES)}")
+    for mode in modes:
         result = Deployment(mode, args.scale, base).run_nightly()
         paths[mode] = result["path"]
         run, tis = result["run"], result["tis"]
         states: dict[str, int] = {}
         for ti in tis:
             states[ti["state"]] = states.get(ti["state"], 0) + 1
-        print(f"  {mode:8} wall {seconds(run):7.1f} s  state {run['state']}  tasks {states}")
+        print(f"  {mode:15} wall {seconds(run):7.1f} s  state {run['state']}  tasks {states}")
         if result["overhead"]:
             over = result["overhead"]
             print(
-                f"  {'':8} per model task: overhead {statistics.median(over):.1f} s median over {len(over)} tasks"
+                f"  {'':15} per model task: overhead {statistics.median(over):.1f} s median over {len(over)} tasks"
                 " (LOCAL: task duration - dbt's node time; WATCHER: task end - end of the whole build)"
             )
         if lag := result["lag"]:
             p90 = statistics.quantiles(lag, n=10)[-1] if len(lag) > 1 else lag[0]
             print(
-                f"  {'':8} WATCHER lag per model: median {statistics.median(lag):.1f} s, p90 {p90:.1f} s,"
+                f"  {'':15} WATCHER lag per model: median {statistics.median(lag):.1f} s, p90 {p90:.1f} s,"
                 f" max {max(lag):.1f} s over {len(lag)} tasks (task end - that node's end in the producer's dbt build)"
             )
         walls[mode] = seconds(run)
@@ -422,7 +437,7 @@ def main() -> None:
         print("  " + ", ".join(f"{name} {value:.1f}" for name, value in steps.items() if name != "total"))
         for mode, wall in walls.items():
             print(
-                f"  {mode:8} orchestration tax {wall / plain:.2f} (wall through the scheduler / plain script)"
+                f"  {mode:15} orchestration tax {wall / plain:.2f} (wall through the scheduler / plain script)"
             )
     for mode, path in paths.items():
         print(f"\n== {mode}: where the run's wall time went")

@@ -14,6 +14,7 @@ model (Orchard's hooks in orchard.transform.watcher_rerun drop the earlier build
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 import urllib.error
@@ -49,9 +50,11 @@ def _kill(pid_file: Path, group: bool = False) -> int:
 
 
 def _task_log(airflow_up, run_id: str, task_id: str, attempt: int) -> str:
-    """The log of a task's try `attempt` (or a later one), '' while there is none."""
+    """The log a worker wrote of a task's try `attempt` (or a later one), '' while there is none (a WATCHER
+    task's trigger writes attempt=N.log.trigger.<job>.log beside it)."""
     folder = airflow_up.task_log_folder(DAG, run_id, task_id)
-    logs = {int(p.stem.split("=")[1]): p for p in folder.glob("attempt=*.log")}
+    tries = (re.fullmatch(r"attempt=(\d+)\.log", p.name) for p in folder.glob("attempt=*.log"))
+    logs = {int(m[1]): folder / m[0] for m in tries if m}
     tries = sorted(n for n in logs if n >= attempt)
     return logs[tries[-1]].read_text(errors="replace") if tries else ""
 

@@ -129,12 +129,11 @@ def partial_parse_dir(dag_id: str) -> Path | None:
     """Where Cosmos keeps the dbt partial parse of a DAG's `transform` group (its cache directory, named
     `<dag_id>__<group id>` under `[cosmos] cache_dir`), None when Cosmos's cache is off. Orchard's other dbt
     tasks of the DAG (source freshness, the ops marts, docs) start from and keep the same file, so a run parses
-    the project once, not once per dbt task."""
+    the project once, not once per dbt task. Nothing is made here, at DAG-parse time: the first dbt task that
+    keeps its parse makes the directory (cosmos.cache._update_partial_parse_cache)."""
     if not cosmos_settings.enable_cache:
         return None
-    path = cosmos_settings.cache_dir / f"{dag_id.replace('.', '___')}__transform"
-    (path / "target").mkdir(parents=True, exist_ok=True)
-    return path
+    return cosmos_settings.cache_dir / f"{dag_id.replace('.', '___')}__transform"
 
 
 def operator_args(
