@@ -190,3 +190,52 @@ def test_a_task_started_in_the_trigger_goes_to_a_worker_only_for_what_the_trigge
         else "cosmos"
     )
     assert kind == outcome, event
+
+
+def _dbt_line(name: str, unique_id: str, status: str, resource_type: str) -> str:
+    """One line of dbt's JSON log as the producer's parser receives it (dbt's event names and fields)."""
+    import json
+
+    node_info = {"unique_id": unique_id, "node_status": status, "resource_type": resource_type}
+    return json.dumps(
+        {"info": {"name": name, "msg": f"{name} {unique_id}"}, "data": {"node_info": node_info}}
+    )
+
+
+def test_the_producer_pushes_the_dbt_events_a_model_task_reads_and_no_others(tiny_project):
+    """Cosmos's own log parser, run through Orchard's producer: of a model's four dbt events only the last is
+    pushed, a test's none; node statuses are pushed as Cosmos pushes them."""
+    from orchard.transform.watcher_producer import DbtProducerWatcherOperator
+
+    dag = build_dag("orchard_nightly", granularity="model")
+    producer = dag.get_task("transform.dbt_producer_watcher")
+    assert (
+        type(producer) is DbtProducerWatcherOperator
+        and type(producer).__name__ == "DbtProducerWatcherOperator"
+    )
+
+    pushed: list[tuple[str, object]] = []
+
+    class TaskInstance:  # what the parser calls on Airflow's task instance
+        def xcom_push(self, key, value):
+            pushed.append((key, value))
+
+        def xcom_pull(self, key=None, **_):
+            return None
+
+    parse = producer._make_parse_callable()
+    extra = {"project_dir": str(tiny_project), "context": {"ti": TaskInstance(), "run_id": "manual__1"}}
+    model, test = "model.orchard.fct_tiny", "test.orchard.not_null_fct_tiny_n.1a2b"
+    for name, status in (
+        ("NodeStart", "started"),
+        ("NodeCompiling", "compiling"),
+        ("NodeExecuting", "executing"),
+    ):
+        parse(_dbt_line(name, model, status, "model"), extra)
+        parse(_dbt_line(name, test, status, "test"), extra)
+    parse(_dbt_line("NodeFinished", model, "success", "model"), extra)
+    parse(_dbt_line("NodeFinished", test, "pass", "test"), extra)
+
+    events = [(k, v["status"]) for k, v in pushed if k.endswith("_dbt_event")]
+    assert events == [("model__orchard__fct_tiny_dbt_event", "success")], pushed
+    assert ("model__orchard__fct_tiny_status", {"status": "success", "outlet_uris": []}) in pushed, pushed

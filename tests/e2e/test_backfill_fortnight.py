@@ -232,6 +232,22 @@ def test_fortnight_backfill_beside_intraday_and_manual_runs_equals_the_days_one_
         airflow_up, {i for i, r in finished.items() if r["dag_id"] == NIGHTLY}
     )
     assert {(first, task) for task in deferred} <= ended, deferred
+    # the producer pushed a dbt event for each model, seed and snapshot, and none for a test: no model task
+    # reads one (orchard.transform.watcher_producer)
+    producer = "transform.dbt_producer_watcher"
+    keys = {
+        x["key"]
+        for x in airflow_up.api(
+            "GET", f"/dags/{NIGHTLY}/dagRuns/{first}/taskInstances/{producer}/xcomEntries?limit=1000"
+        )["xcom_entries"]
+    }
+    events = {k.removesuffix("_dbt_event") for k in keys if k.endswith("_dbt_event")}
+    built = {
+        k.removesuffix("_status")
+        for k in keys
+        if k.startswith(("model__", "seed__", "snapshot__")) and k.endswith("_status") and "_tests_" not in k
+    }
+    assert events and events == built, (events, built)
 
     # the runs were side by side, the pools held and the builds (nightly's and intraday's) took turns
     spans = {run_id: (when(r["start_date"]), when(r["end_date"])) for run_id, r in finished.items()}

@@ -190,9 +190,12 @@ def _per_model(select: list[str], exclude: list[str], full_refresh: Any, executi
             ):
                 airflow_task.outlets = [*airflow_task.outlets, model_asset(node)]
     if mode != "local":
+        from orchard.transform.watcher_producer import push_only_what_is_read
         from orchard.transform.watcher_trigger import run_in_triggerer
 
         for airflow_task in group.iter_tasks():
+            # the producer pushes only the XComs a model task reads (issue #15)
+            push_only_what_is_read(airflow_task)
             if hasattr(airflow_task, "producer_task_id"):  # a WATCHER model, seed, snapshot or test task
                 # Cosmos's 10 s default was half of the lag between dbt finishing a model and its task turning
                 # green (bench/orchestration)
