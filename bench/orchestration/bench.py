@@ -92,9 +92,10 @@ def parse_time(env: dict[str, str], load_method: str) -> tuple[float, int, float
 # the modes --modes takes: Cosmos's execution mode, and for WATCHER where its model tasks wait
 MODES = {
     "local": {"ORCHARD_EXECUTION_MODE": "local"},
-    # Orchard's: the model tasks start and end in the triggerer (orchard.transform.watcher_trigger)
+    # Orchard's: a model task whose node succeeded while it waited ends in the triggerer
+    # (orchard.transform.watcher_trigger)
     "watcher": {"ORCHARD_EXECUTION_MODE": "watcher"},
-    # Cosmos's own: a worker starts each model task, which defers, and a worker resumes it to end it
+    # Cosmos's own: a worker resumes each deferred model task to end it
     "watcher-workers": {"ORCHARD_EXECUTION_MODE": "watcher", "ORCHARD_WATCHER_END_IN_TRIGGERER": "false"},
 }
 

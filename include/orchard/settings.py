@@ -126,9 +126,8 @@ NIGHTLY_DEADLINE_AFTER_S = _env.nightly_deadline_after_s  # queued at 02:00 UTC,
 TASK_RETRIES = _env.task_retries
 TASK_RETRY_DELAY_S = _env.task_retry_delay_s
 WATCHER_POKE_INTERVAL_S = _env.watcher_poke_interval_s
-# orchard.transform.watcher_trigger: a model's task starts and ends in the triggerer, and records no asset event
-# for its model; false is Cosmos's own way, a worker start before the wait and one after (~6 s each on two
-# loaded cores, bench/orchestration), and the events
+# orchard.transform.watcher_trigger: a model's task then records no asset event for its model; false keeps the
+# worker resume (~6 s a task on two loaded cores, bench/orchestration) and the events
 WATCHER_END_IN_TRIGGERER = _env.watcher_end_in_triggerer
 NIGHTLY_CATCHUP = _env.nightly_catchup
 NIGHTLY_START_DATE = _env.nightly_start_date

@@ -1,11 +1,11 @@
-"""WATCHER tasks start in Orchard's trigger and defer to it, which ends a succeeded node's task in the triggerer
-and hands everything else back to a worker (issue #15). The real run: tests/e2e/test_backfill_fortnight.py."""
+"""WATCHER tasks defer to Orchard's trigger, which ends a succeeded node's task in the triggerer and hands
+everything else back to a worker, and the producer pushes only what those tasks read (issue #15). The real
+run: tests/e2e/test_backfill_fortnight.py."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
-from types import SimpleNamespace
 
 import pytest
 from dagtest_helpers import build_dag
@@ -101,95 +101,6 @@ def test_only_a_success_ends_in_the_triggerer(status, producer_state, ends_here)
         )
         [event] = _events(trigger, status, producer_state)
         assert isinstance(event, TaskSuccessEvent) is ends_here, (is_test_sensor, event)
-
-
-def test_watcher_tasks_start_in_the_trigger_as_the_scheduler_reads_them(tiny_project):
-    from airflow.models.trigger import Trigger
-    from airflow.serialization.serialized_objects import DagSerialization
-
-    from orchard.transform.watcher_trigger import StartingWatcherTrigger
-
-    dag = DagSerialization.from_dict(
-        DagSerialization.to_dict(build_dag("orchard_nightly", granularity="model"))
-    )
-    for task_id in WATCHERS:
-        task = dag.get_task(task_id)
-        args = task.start_trigger_args
-        assert task.start_from_trigger and args.next_method == "execute_complete", task_id
-        # what the scheduler stores (TaskInstance.defer_task) and the triggerer constructs
-        kwargs = Trigger(classpath=args.trigger_cls, kwargs=args.trigger_kwargs).kwargs
-        module, name = args.trigger_cls.rsplit(".", 1)
-        trigger = getattr(importlib.import_module(module), name)(**kwargs)
-        assert isinstance(trigger, StartingWatcherTrigger) and trigger.model_unique_id == task.model_unique_id
-    assert not dag.get_task("transform.dbt_producer_watcher").start_from_trigger
-
-
-def test_without_the_switch_the_tasks_start_on_a_worker(tiny_project, monkeypatch):
-    from orchard import settings
-
-    monkeypatch.setattr(settings, "WATCHER_END_IN_TRIGGERER", False)
-    task = build_dag("orchard_nightly", granularity="model").get_task(WATCHERS[0])
-    assert not task.start_from_trigger and task.start_trigger_args is None
-    assert _deferral(task).trigger.serialize()[1]["end_on_success"] is False
-
-
-@pytest.mark.parametrize(
-    ("try_number", "status", "producer_state", "outcome"),
-    [
-        (1, "success", "running", "ends here"),
-        (1, None, "running", "ends here"),  # waits for the node, which then succeeds
-        (1, "error", "running", "cosmos"),  # Cosmos's event: a worker raises, retries and pages
-        (1, None, "success", "worker"),  # the producer ended without the node: Cosmos's poke decides
-        (1, None, "failed", "worker"),  # Cosmos falls back to building the node itself
-        (2, "error", "failed", "worker"),  # a retry: Cosmos builds the node itself
-        (3, "success", "success", "worker"),  # a cleared task, likewise
-    ],
-)
-def test_a_task_started_in_the_trigger_goes_to_a_worker_only_for_what_the_trigger_cannot_do(
-    try_number, status, producer_state, outcome
-):
-    from airflow.triggers.base import TaskSuccessEvent
-
-    from orchard.transform.watcher_trigger import RUN_ON_WORKER, StartingWatcherTrigger
-
-    trigger = StartingWatcherTrigger(
-        model_unique_id="model.orchard.fct_tiny",
-        producer_task_id="transform.dbt_producer_watcher",
-        poke_interval=0,
-        is_test_sensor=False,
-        end_on_success=True,
-    )
-    # what the triggerer sets before it runs a trigger of a task that starts there
-    trigger.task_instance = SimpleNamespace(
-        dag_id="orchard_nightly", run_id="manual__1", map_index=-1, try_number=try_number, task_id="t"
-    )
-    statuses = iter([status, status, "success"])  # a node still running reports success on a later look
-
-    async def xcom(key):
-        if key.endswith("_status"):
-            current = next(statuses, "success")
-            return current and {"status": current, "outlet_uris": []}
-        return None
-
-    async def producer():
-        return producer_state
-
-    trigger.get_xcom_val = xcom
-    trigger._get_producer_task_status = producer
-
-    async def collect():
-        return [event async for event in trigger.run()]
-
-    [event] = asyncio.run(collect())
-    assert trigger.run_id == "manual__1" and trigger.dag_id == "orchard_nightly"
-    kind = (
-        "ends here"
-        if isinstance(event, TaskSuccessEvent)
-        else "worker"
-        if event.payload == {"status": RUN_ON_WORKER}
-        else "cosmos"
-    )
-    assert kind == outcome, event
 
 
 def _dbt_line(name: str, unique_id: str, status: str, resource_type: str) -> str:

@@ -191,7 +191,7 @@ def _per_model(select: list[str], exclude: list[str], full_refresh: Any, executi
                 airflow_task.outlets = [*airflow_task.outlets, model_asset(node)]
     if mode != "local":
         from orchard.transform.watcher_producer import push_only_what_is_read
-        from orchard.transform.watcher_trigger import run_in_triggerer
+        from orchard.transform.watcher_trigger import end_in_triggerer
 
         for airflow_task in group.iter_tasks():
             # the producer pushes only the XComs a model task reads (issue #15)
@@ -200,9 +200,9 @@ def _per_model(select: list[str], exclude: list[str], full_refresh: Any, executi
                 # Cosmos's 10 s default was half of the lag between dbt finishing a model and its task turning
                 # green (bench/orchestration)
                 airflow_task.poke_interval = settings.WATCHER_POKE_INTERVAL_S
-                # the task starts in the triggerer, and a node that succeeded ends it there: no worker starts
-                # the task to wait, nor again to mark it done (issue #15); failures still resume on a worker
-                run_in_triggerer(airflow_task, settings.WATCHER_END_IN_TRIGGERER)
+                # a node that succeeded ends its task in the triggerer: no worker starts the task again
+                # only to mark it done (issue #15); failures still resume on a worker, and alert
+                end_in_triggerer(airflow_task, settings.WATCHER_END_IN_TRIGGERER)
     return group
 
 
