@@ -21,7 +21,7 @@ from conftest import start_server
 from load_fixtures import write_instacart
 
 from orchard.load.destination import http_destination
-from orchard.load.pipelines import _configure_dlt
+from orchard.load.pipelines import _configure_dlt, working_folder
 from orchard.settings import ClickHouseSettings
 from orchard.sources.instacart.pipeline import run_instacart
 from orchard.sources.instacart.settings import FILES
@@ -140,7 +140,7 @@ def resume_pending_package(db: str, pipelines_dir: Path, settings: ClickHouseSet
         pipeline_name=f"orchard_{db}",
         destination=http_destination(settings),
         dataset_name=db,
-        pipelines_dir=str(pipelines_dir),
+        pipelines_dir=str(working_folder(pipelines_dir, settings)),
     )
     assert pipeline.list_normalized_load_packages(), "the killed run left no package to resume"
     pipeline.load()

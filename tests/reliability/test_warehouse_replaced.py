@@ -1,6 +1,6 @@
-"""The warehouse behind the loads is replaced by an empty one: `clickhouse_default` moved to a new server, or
-the embedded warehouse's data folder deleted. dlt's working folder still remembers the tables it created and
-the incremental cursors of the warehouse that went away; the next load must not trust them."""
+"""The warehouse behind the loads is replaced: `clickhouse_default` moved to a new server and back, or the
+embedded warehouse's data folder deleted. dlt's working folder remembers the tables it created and the
+incremental cursors of the warehouse it loaded; a load into another warehouse must not trust them."""
 
 from __future__ import annotations
 
@@ -57,3 +57,32 @@ def test_loads_into_an_empty_warehouse_after_another_start_over(warehouse, start
     assert day_two.rows and _counts(emptied, db) == {
         table: day_two.rows.get(table, 0) for table in _counts(emptied, db)
     }, day_two.format()
+
+
+@pytest.mark.reliability(
+    fault="`clickhouse_default` moved to another warehouse, loaded there, and moved back to the first",
+    behaviour="each warehouse keeps its own dlt working folder and cursors: back in the first, a load without "
+    "an interval brings every row the first lacks, none skipped by the other warehouse's cursors",
+)
+def test_a_warehouse_moved_back_to_gets_the_rows_loaded_elsewhere_meanwhile(
+    warehouse, start_warehouse, tmp_path
+):
+    shop = Shop(tmp_path / "shop.db")
+    for day in range(3):
+        shop.day(day)
+    db, pipelines = f"raw_shop_b{uuid.uuid4().hex[:8]}", tmp_path / "dlt"
+    run_shop(shop.url, None, settings=warehouse, database=db, pipelines_dir=pipelines)
+    first = _counts(warehouse, db)
+    assert first["events"] == 15 and first["users"] == 9, first
+
+    # then the connection points at another warehouse for two days: it loads everything, each new day included
+    other = ClickHouseSettings(host="127.0.0.1", port=start_warehouse().port)
+    for day in (3, 4):
+        shop.day(day)
+        run_shop(shop.url, None, settings=other, database=db, pipelines_dir=pipelines)
+    assert _counts(other, db)["events"] == 25, _counts(other, db)
+
+    # back to the first: the two new days' rows arrive there too, not skipped by the other warehouse's cursors
+    back = run_shop(shop.url, None, settings=warehouse, database=db, pipelines_dir=pipelines)
+    again = _counts(warehouse, db)
+    assert (again["events"], again["users"]) == (25, 15), back.format()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +33,16 @@ from orchard.warehouse.client import WarehouseUnreachable, get_client, unreachab
 def pipelines_dir_default() -> Path:
     """Where dlt keeps its working folders: $ORCHARD_DLT_DIR, else <state dir>/dlt (read per call)."""
     return Path(os.environ.get("ORCHARD_DLT_DIR") or STATE_DIR / "dlt")
+
+
+def working_folder(pipelines_dir: str | Path | None, settings: ClickHouseSettings) -> Path:
+    """dlt's working folder for loads into one warehouse: a folder per server under the pipelines directory.
+    dlt's local state (the tables it made, each table's incremental cursor) belongs to the warehouse it
+    last loaded; with one folder for every warehouse, a connection moved back to a warehouse loaded before
+    would carry the other one's cursors there and skip rows. A new folder starts from the warehouse's own
+    state (`sync_destination` restores it from `_dlt_pipeline_state`)."""
+    server = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{settings.host}-{settings.port}")
+    return Path(pipelines_dir or pipelines_dir_default()) / server
 
 
 KNOWN_ERRORS = (SourceDataError, TypeChangeRefused, WarehouseUnreachable, LoadError)
@@ -169,15 +180,14 @@ def _run_locked(
             pipeline_name=f"orchard_{database}",
             destination=http_destination(settings),
             dataset_name=database,
-            pipelines_dir=str(pipelines_dir or pipelines_dir_default()),
+            pipelines_dir=str(working_folder(pipelines_dir, settings)),
             progress=progress or NULL_COLLECTOR,
         )
         try:
             # What `pipeline.run` does first, and extract alone does not: dlt's working folder remembers the
-            # tables it created and each table's incremental cursor, for the warehouse it last loaded. When
-            # the raw database is missing there (the connection moved to a new warehouse, or the warehouse's
-            # data folder was deleted), dlt forgets that state, so the tables are created again and no row is
-            # skipped by a cursor that belongs to the old warehouse.
+            # tables it created and each table's incremental cursor. When the raw database is missing in the
+            # warehouse (its data folder was deleted), dlt forgets that state, so the tables are created again
+            # and no row is skipped by a cursor of data that is gone.
             pipeline.sync_destination()
             source = make_source(quarantine, before, loaded_at)
             extracted = pipeline.extract(source, loader_file_format="parquet")
