@@ -600,7 +600,7 @@ def report(args, scales, orchestration_scales, runs, when, load_before, load_aft
     w("### bench/orchestration (DAG parse and one nightly per Cosmos execution mode)\n")
     w(
         "| scale | parse from manifest s | parse from dbt ls s | dbt ls ÷ manifest | mode | nightly wall s | "
-        "median per-task overhead s | plain script s | tax |"
+        "WATCHER model lag s (median) | plain script s | tax |"
     )
     w("|---|---|---|---|---|---|---|---|---|")
     for scale in orchestration_scales:
