@@ -132,7 +132,7 @@ def _wait(airflow_up, dag_id: str, run_ids: set[str]) -> dict[str, dict]:
     return {run_id: {**run, "dag_id": dag_id} for run_id, run in runs.items()}
 
 
-def _finished(proc: subprocess.Popen, timeout: float = 900) -> str:
+def _reference_output(proc: subprocess.Popen, timeout: float = 900) -> str:
     output, _ = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, f"the days run one by one failed:\n{output[-5000:]}"
     return output
@@ -266,8 +266,8 @@ def test_fortnight_backfill_beside_intraday_and_manual_runs_equals_the_days_one_
     assert most_at_once(slot_spans(ran, "clickhouse")) <= CLICKHOUSE_SLOTS
 
     # the marts equal those of the days run one by one (and of any scheduled run that came in between)
-    _finished(one_by_one)
+    _reference_output(one_by_one)
     late = sorted({_interval(r) for r in finished.values()} - set(planned))
     if late:  # a scheduled run (the DAGs' latest date, or a tick reached during the test)
-        _finished(_one_by_one(airflow_up, reference, late))
+        _reference_output(_one_by_one(airflow_up, reference, late))
     assert _checksums(here) == _checksums(reference)

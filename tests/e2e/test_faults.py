@@ -53,8 +53,8 @@ def _task_log(airflow_up, run_id: str, task_id: str, attempt: int) -> str:
     """The log a worker wrote of a task's try `attempt` (or a later one), '' while there is none (a WATCHER
     task's trigger writes attempt=N.log.trigger.<job>.log beside it)."""
     folder = airflow_up.task_log_folder(DAG, run_id, task_id)
-    tries = (re.fullmatch(r"attempt=(\d+)\.log", p.name) for p in folder.glob("attempt=*.log"))
-    logs = {int(m[1]): folder / m[0] for m in tries if m}
+    names = (re.fullmatch(r"attempt=(\d+)\.log", p.name) for p in folder.glob("attempt=*.log"))
+    logs = {int(m[1]): folder / m[0] for m in names if m}
     tries = sorted(n for n in logs if n >= attempt)
     return logs[tries[-1]].read_text(errors="replace") if tries else ""
 

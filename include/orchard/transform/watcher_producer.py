@@ -56,22 +56,19 @@ class DbtProducerWatcherOperator(cosmos_watcher.DbtProducerWatcherOperator):
 
     def _make_parse_callable(self) -> Callable[[str, Any], None]:
         parse = super()._make_parse_callable()
-        last: list[Any] = [
-            None,
-            None,
-        ]  # the extra kwargs last seen, and them with the filtering task instance
+        # the extra kwargs of the run being parsed (one dict per dbt invocation), and them with the filtering
+        # task instance: made once per invocation, not once per log line
+        seen: dict[str, Any] = {"extra": None, "filtering": None}
 
         def parse_line(line: str, extra_kwargs: Any) -> None:
             context = extra_kwargs.get("context") if extra_kwargs else None
             if context is None or "ti" not in context:
                 return parse(line, extra_kwargs)
-            if last[0] is not extra_kwargs:
+            if seen["extra"] is not extra_kwargs:
                 ti = PushesWhatIsRead(context["ti"])
-                last[:] = [
-                    extra_kwargs,
-                    {**extra_kwargs, "context": {**context, "ti": ti, "task_instance": ti}},
-                ]
-            return parse(line, last[1])
+                seen["extra"] = extra_kwargs
+                seen["filtering"] = {**extra_kwargs, "context": {**context, "ti": ti, "task_instance": ti}}
+            return parse(line, seen["filtering"])
 
         return parse_line
 
