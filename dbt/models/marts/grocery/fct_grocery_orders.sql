@@ -1,6 +1,7 @@
-{{ config(order_by='order_id') }}
+{{ config(order_by='order_id', query_settings={'optimize_aggregation_in_order': 1}) }}
 
 -- One row per order (test orders included, with an empty basket): basket size, reorders, cart positions, mix.
+-- The lines are sorted by order_id, so the baskets aggregate in that order (query_settings), one order at a time.
 with
 
 orders as (
