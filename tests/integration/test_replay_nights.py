@@ -49,6 +49,7 @@ NIGHTLY = [
     "+fct_shop_orders",
     "+rpt_shop_product_funnel_weekly",
     "+fct_grocery_order_lines",
+    "+fct_grocery_orders",
 ]
 # The intraday models that sessions straddle: events and the sessions that attribute them.
 INTRADAY = ["--select", "tag:intraday,+fct_shop_events"]

@@ -1,16 +1,66 @@
-{{ config(order_by='order_id', query_settings={'optimize_aggregation_in_order': 1}) }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_id',
+        order_by='order_id',
+        query_settings={'optimize_aggregation_in_order': 1, 'join_algorithm': 'full_sorting_merge'},
+    )
+}}
 
 -- One row per order (test orders included, with an empty basket): basket size, reorders, cart positions, mix.
--- The lines are sorted by order_id, so the baskets aggregate in that order (query_settings), one order at a time.
+-- The lines and orders are sorted by order_id, so the baskets aggregate, and join their orders, in that order
+-- (query_settings): about 1 GiB of warehouse memory at scale 1, where a hash join took 1.8 GiB.
+-- Incremental by load time, like the order lines: a run rebuilds every order of each customer who got an order
+-- or a line loaded since the last build (an order's days since the first order come from the customer's other
+-- orders), and every order when products, aisles or departments were loaded since (they reach every basket).
+-- depends_on: {{ ref('int_grocery__products') }}
+-- depends_on: {{ ref('int_grocery__aisles') }}, {{ ref('int_grocery__departments') }}
 with
 
 orders as (
     select * from {{ ref('int_grocery__orders') }}
 ),
 
-lines as (
+all_lines as (
     select * from {{ ref('fct_grocery_order_lines') }}
 ),
+
+{% if is_incremental() %}
+    touched_orders as (
+        select order_id
+        from orders
+        where
+            user_id in (
+                select user_id from orders
+                where
+                    {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
+                    or order_id in (
+                        select order_id from all_lines
+                        where {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
+                    )
+            )
+            or (
+                select count() from (
+                    select loaded_at from {{ ref('int_grocery__products') }}
+                    union all
+                    select loaded_at from {{ ref('int_grocery__aisles') }}
+                    union all
+                    select loaded_at from {{ ref('int_grocery__departments') }}
+                )
+                where {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
+            ) > 0
+    ),
+
+    lines as (
+        select * from all_lines
+        where order_id in (select order_id from touched_orders)
+    ),
+{% else %}
+    lines as (
+        select * from all_lines
+    ),
+{% endif %}
 
 baskets as (
     select
@@ -21,7 +71,8 @@ baskets as (
         argMin(product_id, add_to_cart_order) as first_product_id,
         uniqExact(department_id) as distinct_departments,
         uniqExact(aisle_id) as distinct_aisles,
-        countIf(is_organic) as organic_items
+        countIf(is_organic) as organic_items,
+        max(loaded_at) as last_line_loaded_at
     from lines
     group by order_id
 ),
@@ -46,9 +97,14 @@ final as (
         coalesce(baskets.distinct_departments, 0) as distinct_departments,
         coalesce(baskets.distinct_aisles, 0) as distinct_aisles,
         coalesce(baskets.organic_items, 0) as organic_items,
-        {{ ratio('baskets.organic_items', 'baskets.basket_size') }} as organic_share
+        {{ ratio('baskets.organic_items', 'baskets.basket_size') }} as organic_share,
+        -- the newest load of the order or its lines: what the next incremental run starts after
+        greatest(orders.loaded_at, coalesce(baskets.last_line_loaded_at, orders.loaded_at)) as loaded_at
     from orders
     left join baskets on orders.order_id = baskets.order_id
+    {% if is_incremental() %}
+        where orders.order_id in (select order_id from touched_orders)
+    {% endif %}
     settings join_use_nulls = 1
 )
 
