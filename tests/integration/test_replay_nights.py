@@ -50,6 +50,7 @@ NIGHTLY = [
     "+rpt_shop_product_funnel_weekly",
     "+fct_grocery_order_lines",
     "+fct_grocery_orders",
+    "+int_grocery__users",
 ]
 # The intraday models that sessions straddle: events and the sessions that attribute them.
 INTRADAY = ["--select", "tag:intraday,+fct_shop_events"]
