@@ -37,3 +37,16 @@
         where {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
     )
 {%- endmacro %}
+
+{#-
+    Whether an incremental run of a model can start after its newest `loaded_at`: not on the first build or on
+    --full-refresh, and not while the built table lacks the column (a table built before the model was
+    incremental). That table is then rebuilt whole once, and `on_schema_change='append_new_columns'` adds the
+    column, so an upgraded deployment's next nightly works instead of failing on an unknown column.
+-#}
+{% macro builds_after_load_watermark() -%}
+    {%- if not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {{ return('loaded_at' in adapter.get_columns_in_relation(this) | map(attribute='name') | list) }}
+{%- endmacro %}

@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
         unique_key='user_id',
         order_by='user_id',
     )
@@ -12,6 +13,7 @@
 -- from the last prior order to that end, from the cumulative days_since_prior_order, not the largest gap.
 -- Incremental by load time: a run rebuilds each user who got an order or an order line loaded since the last
 -- build, from all of that user's orders and lines.
+{% set after_watermark = builds_after_load_watermark() %}
 with
 
 all_orders as (
@@ -22,7 +24,7 @@ all_lines as (
     select * from {{ ref('int_grocery__order_lines') }}
 ),
 
-{% if is_incremental() %}
+{% if after_watermark %}
     orders as (
         select * from all_orders
         where user_id in (

@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
         unique_key='order_id',
         order_by='order_id',
         query_settings={'optimize_aggregation_in_order': 1, 'join_algorithm': 'full_sorting_merge'},
@@ -16,6 +17,7 @@
 -- orders), and every order when products, aisles or departments were loaded since (they reach every basket).
 -- depends_on: {{ ref('int_grocery__products') }}
 -- depends_on: {{ ref('int_grocery__aisles') }}, {{ ref('int_grocery__departments') }}
+{% set after_watermark = builds_after_load_watermark() %}
 with
 
 orders as (
@@ -26,7 +28,7 @@ all_lines as (
     select * from {{ ref('fct_grocery_order_lines') }}
 ),
 
-{% if is_incremental() %}
+{% if after_watermark %}
     touched_orders as (
         select order_id
         from orders
@@ -102,7 +104,7 @@ final as (
         greatest(orders.loaded_at, coalesce(baskets.last_line_loaded_at, orders.loaded_at)) as loaded_at
     from orders
     left join baskets on orders.order_id = baskets.order_id
-    {% if is_incremental() %}
+    {% if after_watermark %}
         where orders.order_id in (select order_id from touched_orders)
     {% endif %}
     settings join_use_nulls = 1
