@@ -338,6 +338,34 @@ def test_a_daily_instacart_drop_reaches_the_order_line_fact(dbt, ch):
     assert newest == [(2,)] * 4
 
 
+UPGRADED_TO_INCREMENTAL = ("ci_marts.fct_grocery_orders", "ci_intermediate.int_grocery__users")
+
+
+def test_marts_built_before_they_were_incremental_are_rebuilt_once_then_go_on(dbt, ch):
+    # A deployment upgraded to incremental fct_grocery_orders and int_grocery__users holds both as tables built
+    # without loaded_at, the column their incremental runs start after: the next nightly must rebuild them
+    # whole and add it, not fail on an unknown column.
+    models = ["--select", "int_grocery__users", "fct_grocery_orders"]
+    dbt("run", *models)
+
+    def contents(table):
+        return ch.query(
+            f"select count(), groupBitXor(cityHash64(* except loaded_at)) from {table}"
+        ).result_rows
+
+    before = {table: contents(table) for table in UPGRADED_TO_INCREMENTAL}
+    for table in UPGRADED_TO_INCREMENTAL:
+        ch.command(f"alter table {table} drop column loaded_at")
+    dbt("run", *models)
+    for table in UPGRADED_TO_INCREMENTAL:
+        assert contents(table) == before[table], table
+        unset = ch.query(f"select countIf(loaded_at < '2000-01-01') from {table}").result_rows[0][0]
+        assert unset == 0, f"{table}: {unset} rows without their load time"
+    # the night after, with nothing new loaded, the runs start after loaded_at again and change nothing
+    dbt("run", *models)
+    assert {table: contents(table) for table in UPGRADED_TO_INCREMENTAL} == before
+
+
 def test_docs_generate(real_build):
     real_build.dbt("docs", "generate")
     catalog = json.loads((real_build.root / "target" / "catalog.json").read_text())
