@@ -39,6 +39,23 @@
 {%- endmacro %}
 
 {#-
+    The Instacart customers an incremental model rebuilds: each one with an order, or a line of an order, loaded
+    since the last build (an order's place in the customer's history depends on the customer's other orders).
+    Arguments name the relations holding the orders and the lines, each with `loaded_at`.
+-#}
+{% macro customers_loaded_after_last_build(orders, lines) -%}
+    user_id in (
+        select user_id from {{ orders }}
+        where
+            {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
+            or order_id in (
+                select order_id from {{ lines }}
+                where {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
+            )
+    )
+{%- endmacro %}
+
+{#-
     Whether an incremental run of a model can start after its newest `loaded_at`: not on the first build or on
     --full-refresh, and not while the built table lacks the column (a table built before the model was
     incremental). That table is then rebuilt whole once, and `on_schema_change='append_new_columns'` adds the

@@ -54,50 +54,26 @@ products as (
     latest_{{ line_set }} as (
         -- the latest loaded copy of each line of one file. The raw tables are sorted by (order_id, product_id):
         -- with the model's query_settings the window reads them in that order and holds one line's copies at a
-        -- time (0.5 GiB of warehouse memory at scale 1, where an ORDER BY ... LIMIT 1 BY over both files held
+        -- time (0.8 GiB of warehouse memory at scale 1, where an ORDER BY ... LIMIT 1 BY over both files held
         -- every line: 5.4 GiB)
-        select
-            order_id,
-            product_id,
-            add_to_cart_order,
-            reordered,
-            line_set,
-            loaded_at
-        from (
-            select
-                *,
-                row_number() over (partition by order_id, product_id order by loaded_at desc) as copy_rank
-            from touched_{{ line_set }}
-        ) as copies
-        where copy_rank = 1
+        {{ latest_copy_of_each_line('touched_' ~ line_set) }}
     ),
 {% endfor %}
 
-deduplicated as (
+lines_of_orders_in_both_files as (
     -- an order's lines come in one file (prior or train), so a line can have copies in both only if its order
     -- is in both: the latest copy of those few lines is chosen again across the files
     select * from latest_prior
+    where order_id in (select order_id from touched_train)
+    union all
+    select * from latest_train
+),
+
+deduplicated as (
+    select * from latest_prior
     where order_id not in (select order_id from touched_train)
     union all
-    select
-        order_id,
-        product_id,
-        add_to_cart_order,
-        reordered,
-        line_set,
-        loaded_at
-    from (
-        select
-            *,
-            row_number() over (partition by order_id, product_id order by loaded_at desc) as copy_rank
-        from (
-            select * from latest_prior
-            where order_id in (select order_id from touched_train)
-            union all
-            select * from latest_train
-        ) as both_files
-    ) as copies
-    where copy_rank = 1
+    {{ latest_copy_of_each_line('lines_of_orders_in_both_files') }}
 ),
 
 flagged as (

@@ -27,15 +27,7 @@ all_lines as (
 {% if after_watermark %}
     orders as (
         select * from all_orders
-        where user_id in (
-            select user_id from all_orders
-            where
-                {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
-                or order_id in (
-                    select order_id from all_lines
-                    where {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
-                )
-        )
+        where {{ customers_loaded_after_last_build('all_orders', 'all_lines') }}
     ),
 
     lines as (

@@ -33,15 +33,7 @@ all_lines as (
         select order_id
         from orders
         where
-            user_id in (
-                select user_id from orders
-                where
-                    {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
-                    or order_id in (
-                        select order_id from all_lines
-                        where {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
-                    )
-            )
+            {{ customers_loaded_after_last_build('orders', 'all_lines') }}
             or (
                 select count() from (
                     select loaded_at from {{ ref('int_grocery__products') }}
