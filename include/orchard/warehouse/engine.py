@@ -131,8 +131,9 @@ CLIENT_PROCESSES = (
 # Every connection's starting settings, as a server's default profile gives them (chDB reads no profile from
 # its configuration; a connection's URL takes settings). They bound a query's memory whatever the history's
 # size: a GROUP BY or ORDER BY past 1 GiB spills to disk, and a GROUP BY on a table's sort key aggregates in
-# order (one group in memory at a time). At scale 1 they took the warehouse's peak through a full `dbt build`
-# from 6.1 GiB to 3.8 GiB (bench/dbt). A client may still change them for its own queries.
+# order (one group in memory at a time). With the models written to read in their tables' sort order, the
+# warehouse's peak through a scale-1 load and full `dbt build` went from 6.4 to 3.3 GiB (bench/RESULTS.md).
+# A client may still change them for its own queries.
 QUERY_DEFAULTS = {
     "optimize_aggregation_in_order": 1,
     "max_bytes_before_external_group_by": 1 << 30,
