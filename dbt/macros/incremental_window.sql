@@ -39,6 +39,22 @@
 {%- endmacro %}
 
 {#-
+    True when any of the relations passed had a row loaded since the last build: a dimension reloaded (products,
+    aisles, departments) reaches every row of a model that denormalises it, so the model rebuilds everything.
+-#}
+{% macro any_loaded_after_last_build() -%}
+    (
+        select count() from (
+            {%- for relation in varargs %}
+                select loaded_at from {{ relation }}
+                {% if not loop.last %}union all{% endif %}
+            {%- endfor %}
+        )
+        where {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
+    ) > 0
+{%- endmacro %}
+
+{#-
     The Instacart customers an incremental model rebuilds: each one with an order, or a line of an order, loaded
     since the last build (an order's place in the customer's history depends on the customer's other orders).
     Arguments name the relations holding the orders and the lines, each with `loaded_at`.

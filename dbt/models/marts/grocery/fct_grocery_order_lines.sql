@@ -33,14 +33,7 @@ products as (
         select * from all_lines
         where
             {{ order_lines_loaded_after_last_build('all_lines', 'orders', ref('int_grocery__products')) }}
-            or (
-                select count() from (
-                    select loaded_at from {{ ref('int_grocery__aisles') }}
-                    union all
-                    select loaded_at from {{ ref('int_grocery__departments') }}
-                )
-                where {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
-            ) > 0
+            or {{ any_loaded_after_last_build(ref('int_grocery__aisles'), ref('int_grocery__departments')) }}
     ),
 {% else %}
     lines as (

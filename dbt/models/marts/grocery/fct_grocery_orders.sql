@@ -34,16 +34,9 @@ all_lines as (
         from orders
         where
             {{ customers_loaded_after_last_build('orders', 'all_lines') }}
-            or (
-                select count() from (
-                    select loaded_at from {{ ref('int_grocery__products') }}
-                    union all
-                    select loaded_at from {{ ref('int_grocery__aisles') }}
-                    union all
-                    select loaded_at from {{ ref('int_grocery__departments') }}
-                )
-                where {{ loaded_since_last_build('loaded_at', strictly_after=true) }}
-            ) > 0
+            or {{ any_loaded_after_last_build(
+                ref('int_grocery__products'), ref('int_grocery__aisles'), ref('int_grocery__departments')
+            ) }}
     ),
 
     lines as (
